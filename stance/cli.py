@@ -1,0 +1,122 @@
+"""The `stance` command line.
+
+    stance predict "Interceptors in Poland are aimed at Iran."
+    stance predict --input passages.jsonl --output scored.jsonl --model models/my-run
+    stance data check [--report]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL = "models:/stance-classifier@champion"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stance", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    predict = sub.add_parser("predict", help="label passages given as arguments or JSONL")
+    predict.add_argument("texts", nargs="*", help="passages to label")
+    predict.add_argument("--model", default=DEFAULT_MODEL, help="folder or MLflow model URI")
+    predict.add_argument("--input", type=Path, help="JSONL with a 'text' field per line")
+    predict.add_argument("--output", type=Path, help="JSONL to write (default: stdout)")
+    predict.add_argument("--text-field", default="text")
+    predict.add_argument("--batch-size", type=int, default=32)
+    predict.set_defaults(run=_predict)
+
+    data = sub.add_parser("data", help="work with the labeled dataset")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="validate every record; print statistics")
+    check.add_argument("--path", default="data")
+    check.add_argument("--report", action="store_true", help="print the data-card statistics")
+    check.set_defaults(run=_data_check)
+    return parser
+
+
+def _read_jsonl(path: Path, field: str) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: malformed JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get(field), str):
+                raise ValueError(f"{path}:{n}: needs a string field {field!r}")
+            rows.append(row)
+    return rows
+
+
+def _write_jsonl_atomically(path: Path, rows: list[dict]) -> None:
+    # A crash must never leave a truncated file that looks complete.
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from stance import StanceClassifier
+
+    if bool(args.texts) == bool(args.input):
+        raise ValueError("give passages as arguments or --input FILE, not both or neither")
+    rows = _read_jsonl(args.input, args.text_field) if args.input else [
+        {"text": t} for t in args.texts]
+    field = args.text_field if args.input else "text"
+    clf = StanceClassifier.from_pretrained(args.model)
+    out = []
+    bar = tqdm(total=len(rows), desc="scoring", unit="passage", file=sys.stderr,
+               disable=len(rows) < 2 * args.batch_size)
+    for start in range(0, len(rows), args.batch_size):
+        chunk = rows[start : start + args.batch_size]
+        preds = clf.predict([r[field] for r in chunk], batch_size=args.batch_size)
+        out.extend(r | {"label": p.label, "scores": p.scores} for r, p in zip(chunk, preds))
+        bar.update(len(chunk))
+    bar.close()
+    if args.output:
+        _write_jsonl_atomically(args.output, out)
+    else:
+        for row in out:
+            print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from stance.datacheck import check_data, format_report
+
+    result = check_data(args.path)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if args.report:
+        print(format_report(result.stats))
+    print(f"{result.n_records} records, {len(result.problems)} problem(s)", file=sys.stderr)
+    return 1 if result.problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub from the CLI
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"stance: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Checks across records (duplicates, leaks between splits, shortcut words) and the statistics
+printed in the data card. `stance data check --report` runs both."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stance.labels import LABELS
+
+NEAR_DUPLICATE_COSINE = 0.8
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+
+
+@dataclass
+class CheckResult:
+    problems: list[str]
+    stats: dict = field(default_factory=dict)
+    n_records: int = 0
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def duplicate_problems(splits: dict[str, list[dict]]) -> list[str]:
+    """Repeated ids, repeated texts (after normalising case and punctuation)."""
+    problems, ids, texts = [], {}, {}
+    for records in splits.values():
+        for r in records:
+            for kind, key, seen in (("id", r["id"], ids), ("text", _normalise(r["text"]), texts)):
+                if key in seen:
+                    problems.append(f"{r['_where']}: duplicate {kind} (first at {seen[key]})")
+                else:
+                    seen[key] = r["_where"]
+    return problems
+
+
+def straddle_problems(splits: dict[str, list[dict]]) -> list[str]:
+    """A group whose passages sit in more than one split leaks between them."""
+    where: dict[str, dict[str, str]] = defaultdict(dict)
+    for name, records in splits.items():
+        for r in records:
+            where[r["group"]].setdefault(name, r["_where"])
+    return [f"{', '.join(places.values())}: group {group!r} straddles splits {sorted(places)}"
+            for group, places in sorted(where.items()) if len(places) > 1]
+
+
+def near_duplicate_problems(splits: dict[str, list[dict]],
+                            threshold: float = NEAR_DUPLICATE_COSINE) -> list[str]:
+    """Pairs in different splits whose TF-IDF cosine is above `threshold`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    records = [(name, r) for name, rs in splits.items() for r in rs]
+    if len(records) < 2:
+        return []
+    matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(
+        [r["text"] for _, r in records])
+    sims = (matrix @ matrix.T).tocoo()
+    problems = []
+    for i, j, sim in zip(sims.row, sims.col, sims.data):
+        if i < j and sim > threshold and records[i][0] != records[j][0]:
+            problems.append(f"{records[j][1]['_where']}: near-duplicate (cosine {sim:.2f}) of "
+                            f"{records[i][1]['_where']} in another split")
+    return problems
+
+
+def shortcut_problems(splits: dict[str, list[dict]], most: float = 0.5,
+                      rare: float = 0.1) -> list[str]:
+    """Words in most passages of one label and rare in the others give the label away."""
+    docs: dict[str, list[set[str]]] = defaultdict(list)
+    for records in splits.values():
+        for r in records:
+            docs[r["label"]].append(set(_WORD.findall(r["text"].lower())))
+    share = {label: Counter(w for d in ds for w in d) for label, ds in docs.items()}
+    problems = []
+    for label, counts in share.items():
+        for word, n in counts.items():
+            if n / len(docs[label]) < most:
+                continue
+            others = [share[o][word] / len(docs[o]) for o in share if o != label]
+            if all(s <= rare for s in others):
+                problems.append(f"shortcut word {word!r}: in {n / len(docs[label]):.0%} of "
+                                f"{label} passages, at most {max(others, default=0):.0%} elsewhere")
+    return problems
+
+
+def cross_record_problems(splits: dict[str, list[dict]]) -> list[str]:
+    return (duplicate_problems(splits) + straddle_problems(splits)
+            + near_duplicate_problems(splits) + shortcut_problems(splits))
+
+
+def length_bucket(text: str) -> str:
+    """`one_sentence` (under 20 words), `paragraph` (60+ words) or `short` (in between)."""
+    words = len(text.split())
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    if len(sentences) == 1 and words < 20:
+        return "one_sentence"
+    return "paragraph" if words >= 60 else "short"
+
+
+def statistics_of(splits: dict[str, list[dict]]) -> dict:
+    """The numbers of the data card, computed from the records."""
+    everything = [r for rs in splits.values() for r in rs]
+    words = [len(r["text"].split()) for r in everything]
+    return {
+        "label_by_split": {s: {lab: sum(r["label"] == lab for r in rs) for lab in LABELS}
+                           for s, rs in splits.items()},
+        "topic": dict(sorted(Counter(r["topic"] for r in everything).items())),
+        "register": dict(sorted(Counter(r["register"] for r in everything).items())),
+        "hard_case": dict(sorted(Counter(r["hard_case"] or "(none)" for r in everything).items())),
+        "length": dict(sorted(Counter(length_bucket(r["text"]) for r in everything).items())),
+        "words": {"min": min(words), "median": statistics.median(words),
+                  "mean": round(statistics.fmean(words), 1), "max": max(words)},
+    }
+
+
+def check_data(path: str | Path = "data") -> CheckResult:
+    """Every problem in the data under `path`, and its statistics when it could be read."""
+    from stance.data import DataError, read_records, split_files
+
+    problems: list[str] = []
+    try:
+        files = split_files(path)
+    except DataError as exc:
+        return CheckResult(problems=exc.problems)
+    splits = {name: read_records(file, problems) for name, file in files.items()}
+    problems.extend(cross_record_problems(splits))
+    n = sum(len(rs) for rs in splits.values())
+    return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
+
+
+def format_report(stats: dict) -> str:
+    """The statistics as Markdown tables, the form used in data/README.md."""
+    if not stats:
+        return "(no records)"
+    total = sum(sum(c.values()) for c in stats["label_by_split"].values())
+    lines = ["| split | " + " | ".join(LABELS) + " | total |", "|---" * (len(LABELS) + 2) + "|"]
+    for split, counts in stats["label_by_split"].items():
+        n = sum(counts.values())
+        cells = " | ".join(f"{counts[lab]} ({counts[lab] / n:.0%})" for lab in LABELS)
+        lines.append(f"| {split} | {cells} | {n} |")
+    for key in ("topic", "register", "hard_case", "length"):
+        lines += ["", f"| {key} | passages | share |", "|---|---|---|"]
+        lines += [f"| {k} | {v} | {v / total:.1%} |" for k, v in stats[key].items()]
+    w = stats["words"]
+    lines += ["", f"Words per passage: min {w['min']}, median {w['median']}, "
+                  f"mean {w['mean']}, max {w['max']}."]
+    return "\n".join(lines)

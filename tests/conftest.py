@@ -1,0 +1,77 @@
+"""Shared fixtures: a tiny randomly initialised BERT and a tiny, learnable dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
+
+from stance.labels import LABELS  # noqa: E402
+
+# Each label has its own cue words; the filler words are shared, so the model must find the cues.
+CUES = {
+    "pro_russia": ["encirclement", "provocation", "sovereign"],
+    "pro_us": ["reckless", "violation", "intimidation"],
+    "neutral": ["delivered", "signed", "scheduled"],
+}
+FILLER = ["the", "radar", "missile", "treaty", "battery", "in", "poland", "moscow", "washington",
+          "talks", "system", "was", "a", "of", "and"]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + FILLER + [w for ws in CUES.values()
+                                                                   for w in ws]
+
+
+def tiny_records(n_per_label: int, seed: int, prefix: str) -> list[dict]:
+    rng = random.Random(seed)
+    records = []
+    for label in LABELS:
+        for i in range(n_per_label):
+            words = rng.sample(FILLER, 5) + [rng.choice(CUES[label])]
+            rng.shuffle(words)
+            records.append({"id": f"{prefix}-{label}-{i}", "text": " ".join(words), "label": label,
+                            "topic": "inf_treaty", "register": "wire_news", "hard_case": "",
+                            "group": f"{prefix}-{label}-{i}"})
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT with random weights and a 30-word vocabulary, saved as a folder."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
+                        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
+                        label2id={label: i for i, label in enumerate(LABELS)})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)}).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_clf(tiny_model_dir):
+    from stance import StanceClassifier
+
+    return StanceClassifier.from_pretrained(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture
+def tiny_data(tmp_path) -> Path:
+    """train / validation / test JSONL files of the tiny cue-word task."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for split, n, seed in (("train", 20, 1), ("validation", 6, 2), ("test", 6, 3)):
+        write_jsonl(folder / f"{split}.jsonl", tiny_records(n, seed, split))
+    return folder

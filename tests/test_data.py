@@ -1,0 +1,93 @@
+import json
+from pathlib import Path
+
+import pytest
+from datasets import ClassLabel, DatasetDict
+
+from stance import LABELS
+from stance.data import DataError, data_version, load_splits
+from stance.datacheck import check_data
+from tests.conftest import tiny_records, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_load_splits_gives_classlabel_dataset(tiny_data):
+    ds = load_splits(tiny_data)
+    assert isinstance(ds, DatasetDict)
+    assert set(ds) == {"train", "validation", "test"}
+    assert isinstance(ds["train"].features["label"], ClassLabel)
+    assert ds["train"].features["label"].names == list(LABELS)
+    assert len(ds["train"]) == 60
+    first = json.loads((tiny_data / "train.jsonl").read_text().splitlines()[0])
+    assert ds["train"][0]["text"] == first["text"]
+    assert ds["train"][0]["label"] == LABELS.index(first["label"])
+
+
+def test_data_version_changes_with_content(tiny_data):
+    before = data_version(tiny_data)
+    with (tiny_data / "test.jsonl").open("a") as f:
+        f.write(json.dumps(tiny_records(1, 9, "extra")[0]) + "\n")
+    assert data_version(tiny_data) != before
+
+
+def test_every_problem_is_reported_with_file_and_line(tiny_data):
+    good = tiny_records(1, 5, "x")[0]
+    lines = [
+        "{not json",
+        json.dumps({k: v for k, v in good.items() if k != "topic"} | {"id": "a"}),
+        json.dumps(good | {"id": "b", "label": "pro_china"}),
+        json.dumps(good | {"id": "c", "text": "  "}),
+        json.dumps(good | {"id": "train-neutral-0", "text": "a new text entirely"}),
+    ]
+    path = tiny_data / "validation.jsonl"
+    path.write_text(path.read_text() + "\n".join(lines) + "\n")
+    with pytest.raises(DataError) as info:
+        load_splits(tiny_data)
+    problems = "\n".join(info.value.problems)
+    n = 18  # the tiny validation file has 18 good lines before the bad ones
+    assert f"validation.jsonl:{n + 1}: malformed JSON" in problems
+    assert f"validation.jsonl:{n + 2}: missing field 'topic'" in problems
+    assert f"validation.jsonl:{n + 3}: unknown label 'pro_china'" in problems
+    assert f"validation.jsonl:{n + 4}: field 'text' is empty" in problems
+    assert f"validation.jsonl:{n + 5}: duplicate id" in problems
+
+
+def test_non_utf8_and_missing_split_are_reported(tiny_data):
+    (tiny_data / "test.jsonl").write_bytes(b'{"id": "\xff"}\n')
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        load_splits(tiny_data)
+    (tiny_data / "test.jsonl").unlink()
+    with pytest.raises(DataError, match="missing split file"):
+        load_splits(tiny_data)
+
+
+def test_leaks_between_splits_are_caught(tmp_path):
+    train = tiny_records(3, 1, "tr")
+    test = [dict(train[0], id="te-0"),  # the same text
+            dict(train[1], id="te-1", text=train[1]["text"] + " again"),  # a near-copy
+            dict(train[2], id="te-2", text="moscow delivered the talks system", group=train[2]["group"])]
+    for split, records in (("train", train), ("validation", tiny_records(1, 2, "va")), ("test", test)):
+        write_jsonl(tmp_path / f"{split}.jsonl", records)
+    problems = "\n".join(check_data(tmp_path).problems)
+    assert "duplicate text" in problems
+    assert "near-duplicate" in problems
+    assert "straddles splits" in problems
+
+
+def test_shortcut_words_are_caught(tiny_data):
+    # In the tiny task every label has cue words, but none is in most passages of its label;
+    # give every pro_us passage the same word and it becomes a giveaway.
+    path = tiny_data / "train.jsonl"
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    for r in records:
+        if r["label"] == "pro_us":
+            r["text"] += " giveaway"
+    write_jsonl(path, records)
+    assert any("shortcut word 'giveaway'" in p for p in check_data(tiny_data).problems)
+
+
+def test_committed_data_passes_the_check():
+    result = check_data(ROOT / "data")
+    assert result.problems == []
+    assert result.n_records > 0

@@ -1,0 +1,79 @@
+"""Assign passages to train / validation / test by `group`, stratified by label, and write the
+split files. Run once when passages are added; the assignment is then stored in `data/`, so
+loading never recomputes it.
+
+    python -m training.make_splits --pool data/*.jsonl --challenge extra_hard.jsonl --out data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from stance.data import FIELDS, DataError, read_records
+from stance.labels import LABELS
+
+RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
+def assign(records: list[dict], seed: int) -> dict[str, list[dict]]:
+    """Greedy group assignment: each group goes where its labels are most lacking."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[record["group"]].append(record)
+    totals = Counter(r["label"] for r in records)
+    target = {(s, lab): ratio * totals[lab] for s, ratio in RATIOS.items() for lab in LABELS}
+    have: Counter = Counter()
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda g: -len(groups[g]))  # big groups first, while there is room
+    out: dict[str, list[dict]] = {s: [] for s in RATIOS}
+    for g in order:
+        counts = Counter(r["label"] for r in groups[g])
+        split = max(RATIOS, key=lambda s: sum(
+            n * (target[s, lab] - have[s, lab]) / max(target[s, lab], 1)
+            for lab, n in counts.items()))
+        out[split].extend(groups[g])
+        for lab, n in counts.items():
+            have[split, lab] += n
+    return out
+
+
+def write_split(records: list[dict], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for record in sorted(records, key=lambda r: r["id"]):
+            f.write(json.dumps({k: record[k] for k in FIELDS}, ensure_ascii=False) + "\n")
+
+
+def read_all(files: list[str]) -> list[dict]:
+    problems: list[str] = []
+    records = [r for file in files for r in read_records(Path(file), problems)]
+    if problems:
+        raise DataError(problems)
+    return records
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", nargs="+", required=True, help="JSONL files to split")
+    parser.add_argument("--challenge", nargs="*", default=[], help="JSONL files kept apart")
+    parser.add_argument("--out", default="data")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+    pool = read_all(args.pool)
+    challenge = read_all(args.challenge)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = assign(pool, args.seed)
+    if challenge:
+        splits["challenge"] = challenge
+    for name, records in splits.items():
+        write_split(records, out / f"{name}.jsonl")
+        print(name, len(records), dict(Counter(r["label"] for r in records)))
+
+
+if __name__ == "__main__":
+    main()
