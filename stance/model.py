@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,6 +14,14 @@ import torch
 import yaml
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from stance.inference import (
+    aggregate_windows,
+    check_texts,
+    language_flags,
+    softmax,
+    split_sentences,
+    token_budget_batches,
+)
 from stance.labels import LABELS
 
 logger = logging.getLogger(__name__)
@@ -22,11 +31,29 @@ _DEFAULT_MAX_LENGTH = 256
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """One passage's label and its probability for every label."""
+class Evidence:
+    """One sentence of a passage scored on its own."""
 
+    text: str
     label: str
     scores: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One passage's label and its probability for every label.
+
+    `label` is None and `abstained` True when `min_confidence` was given and the top probability
+    fell below it (the scores are kept, so a person can review the case). `flags` holds warnings
+    such as `"non_english"`. `evidence` is filled by `predict(..., explain=True)`: the passage's
+    sentences, those pushing hardest toward its label first.
+    """
+
+    label: str | None
+    scores: dict[str, float]
+    abstained: bool = False
+    flags: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,35 +70,32 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def check_texts(texts: object) -> list[str]:
-    """Validate a batch of passages; a bare string is refused so results never change shape."""
-    if isinstance(texts, (str, bytes)):
-        raise TypeError("texts must be a list of strings, not a single string: pass [text]")
-    if not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
-        if not text.strip():
-            raise ValueError(f"texts[{i}] is empty or whitespace only")
-    return list(texts)
-
-
 class StanceClassifier:
     """A sequence classifier whose label list travels in its `config.json`.
+
+    Passages longer than `max_length` tokens are split into overlapping windows (`stride` tokens
+    of overlap), scored, and their logits averaged, so nothing is truncated. Probabilities are
+    the softmax of the logits divided by `temperature` (fitted after training; 1.0 otherwise).
 
     >>> clf = StanceClassifier.from_pretrained("models/my-run")  # doctest: +SKIP
     >>> clf.predict(["Interceptors in Poland are aimed at Iran."])[0].label  # doctest: +SKIP
     'pro_us'
     """
 
-    def __init__(self, model, tokenizer, max_length: int | None = None, device: str = "auto"):
+    def __init__(self, model, tokenizer, max_length: int | None = None, device: str = "auto",
+                 tokens_per_batch: int = 8192):
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        configured = getattr(model.config, "stance_max_length", None)
-        self.max_length = int(max_length or configured or _DEFAULT_MAX_LENGTH)
-        self._labels = _labels_of(model.config)
+        config = model.config
+        self.max_length = int(max_length or getattr(config, "stance_max_length", None)
+                              or _DEFAULT_MAX_LENGTH)
+        self.stride = int(getattr(config, "stance_stride", None) or self.max_length // 4)
+        self.temperature = float(getattr(config, "stance_temperature", None) or 1.0)
+        self.tokens_per_batch = tokens_per_batch
+        self._labels = _labels_of(config)
+        # Fast tokenizers are not safe to call from several threads at once.
+        self._tokenizer_lock = threading.Lock()
 
     @property
     def labels(self) -> list[str]:
@@ -106,42 +130,84 @@ class StanceClassifier:
         return cls(model, tokenizer, device=device)
 
     def save_pretrained(self, path: str | Path) -> None:
-        """Write a plain folder: config.json (with labels), model.safetensors, tokenizer files."""
-        self.model.config.stance_max_length = self.max_length
+        """Write a plain folder: config.json (labels, max length, temperature),
+        model.safetensors and the tokenizer files."""
+        config = self.model.config
+        config.stance_max_length = self.max_length
+        config.stance_stride = self.stride
+        config.stance_temperature = self.temperature
         self.model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Probabilities of shape `(len(texts), len(labels))`, columns in `labels` order."""
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Raw (untempered) logits per passage, windows already aggregated."""
         texts = check_texts(texts)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        out = np.zeros((len(texts), len(self._labels)), dtype=np.float32)
         if not texts:
-            return out
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-        # Longest first keeps similar lengths together, so dynamic padding wastes little.
-        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+            return np.zeros((0, len(self._labels)), dtype=np.float32)
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                                     stride=self.stride, return_overflowing_tokens=True)
+        windows, owner = encoded["input_ids"], encoded["overflow_to_sample_mapping"]
+        window_logits = self._forward(windows, batch_size)
+        weights = [len(w) - 2 for w in windows]  # real tokens, without [CLS] and [SEP]
+        return aggregate_windows(window_logits, owner, weights, len(texts))
+
+    def _forward(self, windows: list[list[int]], batch_size: int) -> np.ndarray:
+        out = np.zeros((len(windows), len(self._labels)), dtype=np.float32)
+        lengths = [len(w) for w in windows]
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]},
-                                           return_tensors="pt")
+            for idx in token_budget_batches(lengths, self.tokens_per_batch, batch_size):
+                with self._tokenizer_lock:
+                    batch = self.tokenizer.pad({"input_ids": [windows[i] for i in idx]},
+                                               return_tensors="pt")
                 batch = {k: v.to(self.device) for k, v in batch.items()}
-                logits = self.model(**batch).logits.float()
-                out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
+                out[idx] = self.model(**batch).logits.float().cpu().numpy()
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
-        """One `Prediction` per passage, in input order."""
-        proba = self.predict_proba(texts, batch_size=batch_size)
-        return [
-            Prediction(
-                label=self._labels[int(row.argmax())],
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Probabilities of shape `(len(texts), len(labels))`, columns in `labels` order."""
+        return softmax(self.logits(texts, batch_size), self.temperature)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64, explain: bool = False,
+                min_confidence: float | None = None) -> list[Prediction]:
+        """One `Prediction` per passage, in input order.
+
+        `min_confidence`: below this top probability the prediction abstains (`label=None`).
+        `explain`: also score each sentence and attach them as `evidence`.
+        """
+        if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
+        cleaned = check_texts(texts)
+        proba = self.predict_proba(cleaned, batch_size)
+        evidence = self._evidence(cleaned, proba, batch_size) if explain else [()] * len(cleaned)
+        preds = []
+        for text, row, ev in zip(cleaned, proba, evidence):
+            top = int(row.argmax())
+            abstain = min_confidence is not None and float(row[top]) < min_confidence
+            preds.append(Prediction(
+                label=None if abstain else self._labels[top],
                 scores={label: float(p) for label, p in zip(self._labels, row)},
-            )
-            for row in proba
-        ]
+                abstained=abstain, flags=language_flags(text), evidence=ev))
+        return preds
+
+    def _evidence(self, texts: list[str], proba: np.ndarray,
+                  batch_size: int) -> list[tuple[Evidence, ...]]:
+        """Each passage's sentences scored alone, most supportive of the passage label first."""
+        sentences = [split_sentences(t) or [t] for t in texts]
+        sentence_proba = self.predict_proba([s for group in sentences for s in group], batch_size)
+        out, start = [], 0
+        for group, row in zip(sentences, proba):
+            top = int(row.argmax())
+            rows = sentence_proba[start : start + len(group)]
+            start += len(group)
+            order = np.argsort(-rows[:, top], kind="stable")
+            out.append(tuple(
+                Evidence(text=group[i], label=self._labels[int(rows[i].argmax())],
+                         scores={lab: float(p) for lab, p in zip(self._labels, rows[i])})
+                for i in order))
+        return out
 
 
 def _labels_of(config) -> tuple[str, ...]:

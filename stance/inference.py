@@ -1,0 +1,109 @@
+"""The pieces of prediction that need no model: input checks, token windows for long passages,
+token-budget batching, aggregation of window logits, sentences for evidence, language flags."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+# Zero-width and bidirectional marks carry no meaning for the model; scraped text is full of them.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+                               "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_STOPWORDS = frozenset("the of and to in a is that for on with as by was are it be this from "
+                       "at has have not which its an or will their were but been".split())
+
+
+def clean_text(text: str) -> str:
+    """Drop invisible marks and control characters (except line breaks and tabs)."""
+    text = text.translate(_INVISIBLE)
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+
+
+def check_texts(texts: object) -> list[str]:
+    """Validate a batch and return the cleaned passages.
+
+    A bare string is refused so that results never change shape; an item that is not a string,
+    or that is empty once invisible characters are removed, is an error naming its index.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a list of strings, not a single string: pass [text]")
+    if not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+    cleaned = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
+        text = clean_text(text)
+        if not text.strip():
+            raise ValueError(f"texts[{i}] is empty or whitespace only")
+        cleaned.append(text)
+    return cleaned
+
+
+def language_flags(text: str) -> tuple[str, ...]:
+    """`("non_english",)` when the passage is probably not English, else `()`.
+
+    A cheap heuristic: mostly non-Latin letters, or (from 8 words up) almost no common English
+    function words. It misses short non-English passages in Latin script and can flag English
+    lists of names or figures.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return ()
+    latin = sum(c.isascii() for c in letters) / len(letters)
+    words = re.findall(r"[a-z']+", text.lower())
+    if latin < 0.5:
+        return ("non_english",)
+    if len(words) >= 8 and sum(w in _STOPWORDS for w in words) / len(words) < 0.05:
+        return ("non_english",)
+    return ()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences by punctuation followed by a capital or digit; good enough for evidence."""
+    parts = [p.strip() for line in text.splitlines() for p in _SENTENCE_END.split(line)]
+    return [p for p in parts if p]
+
+
+def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> list[list[int]]:
+    """Group indices, longest first, so that `rows x longest row` stays within `max_tokens`.
+
+    Sorting by length keeps padding small; the budget keeps memory flat whatever the lengths.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < max_batch and \
+                (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def aggregate_windows(logits: np.ndarray, owner: Sequence[int], weights: Sequence[float],
+                      n_texts: int) -> np.ndarray:
+    """Length-weighted mean of each passage's window logits.
+
+    Averaging logits (not probabilities) lets a window with a clear stance outweigh neutral
+    filler around it, and the weights stop a short tail window from counting as much as a full
+    one. A passage that fits in one window gets its logits unchanged.
+    """
+    owner = np.asarray(owner)
+    w = np.asarray(weights, dtype=np.float64)[:, None]
+    total = np.zeros((n_texts, logits.shape[1]))
+    np.add.at(total, owner, logits * w)
+    norm = np.zeros(n_texts)
+    np.add.at(norm, owner, w[:, 0])
+    return (total / norm[:, None]).astype(np.float32)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
