@@ -12,7 +12,7 @@ TRACKING_URI ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///mlflow.db)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup train test test-fast ui predict lint clean
+.PHONY: setup train baselines sweep compare test test-fast ui predict lint clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,16 @@ $(VENV)/.installed: pyproject.toml
 
 train: setup
 	$(PY) -m training.train --config $(CONFIG) $(ARGS)
+
+baselines: setup
+	$(PY) -m training.train --config configs/tfidf.yaml $(ARGS)
+	$(PY) -m training.train --config configs/embeddings.yaml $(ARGS)
+
+sweep: setup
+	$(PY) -m training.sweep --sweep configs/sweep.yaml $(ARGS)
+
+compare: setup
+	$(PY) -m training.compare --tracking-uri $(TRACKING_URI) $(ARGS)
 
 test: setup
 	$(PY) -m pytest $(ARGS)

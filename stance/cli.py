@@ -3,11 +3,14 @@
     stance predict "Interceptors in Poland are aimed at Iran."
     stance predict --input passages.jsonl --output scored.jsonl --model models/my-run
     stance data check [--report]
+    stance evaluate --model models:/stance-classifier@champion --split challenge
+    stance promote 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -37,6 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--path", default="data")
     check.add_argument("--report", action="store_true", help="print the data-card statistics")
     check.set_defaults(run=_data_check)
+
+    evaluate = sub.add_parser("evaluate", help="full evaluation report of a model on a split")
+    evaluate.add_argument("--model", default=DEFAULT_MODEL, help="folder or MLflow model URI")
+    evaluate.add_argument("--split", default="test",
+                          choices=["train", "validation", "test", "challenge"])
+    evaluate.add_argument("--data", default="data", help="data folder")
+    evaluate.add_argument("--log-to", metavar="RUN_ID", help="log the report to this MLflow run")
+    evaluate.set_defaults(run=_evaluate)
+
+    promote = sub.add_parser("promote", help="point the champion alias at a model version")
+    promote.add_argument("version")
+    promote.add_argument("--name", default="stance-classifier", help="registered model name")
+    promote.set_defaults(run=_promote)
     return parser
 
 
@@ -103,6 +119,59 @@ def _data_check(args: argparse.Namespace) -> int:
         print(format_report(result.stats))
     print(f"{result.n_records} records, {len(result.problems)} problem(s)", file=sys.stderr)
     return 1 if result.problems else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from stance import StanceClassifier
+    from stance.behaviour import load_cases, pass_rates, run_suite
+    from stance.data import load_splits
+    from stance.report import evaluate_split
+
+    splits = load_splits(args.data)
+    if args.split not in splits:
+        raise ValueError(f"split {args.split!r} not found under {args.data}")
+    dataset = splits[args.split]
+    clf = StanceClassifier.from_pretrained(args.model)
+    proba = clf.predict_proba(dataset["text"])
+    with tempfile.TemporaryDirectory() as tmp:
+        report = evaluate_split(args.split, dataset.to_dict(), proba, clf.labels, tmp)
+        print(report.text)
+        suite = Path(args.data) / "behaviour.jsonl"
+        rates = pass_rates(run_suite(load_cases(suite), clf.predict_proba)) if suite.is_file() else {}
+        if rates:
+            print("behavioural suite: " + ", ".join(f"{k} {v:.0%}" for k, v in rates.items()))
+        _maybe_log(report, rates, args.log_to)
+    return 0
+
+
+def _maybe_log(report, rates: dict[str, float], run_id: str | None) -> None:
+    """Log to `run_id`, or to the active run when there is one; otherwise do nothing."""
+    active = "mlflow" in sys.modules and sys.modules["mlflow"].active_run() is not None
+    if run_id is None and not active:
+        return
+    import mlflow
+
+    from stance.report import log_report
+
+    with mlflow.start_run(run_id=run_id) if run_id else contextlib.nullcontext():
+        log_report(report)
+        mlflow.log_metrics({f"behaviour_{k}": v for k, v in rates.items()})
+        print(f"logged to MLflow run {mlflow.active_run().info.run_id}", file=sys.stderr)
+
+
+def _promote(args: argparse.Namespace) -> int:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    try:
+        client.get_model_version(args.name, args.version)
+    except mlflow.exceptions.MlflowException as exc:
+        raise ValueError(f"{args.name} version {args.version} not found: {exc.message}") from None
+    client.set_registered_model_alias(args.name, "champion", args.version)
+    print(f"{args.name}@champion -> version {args.version}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.metrics import (
     accuracy_score,
     classification_report,
-    confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
 )
+
+SLICE_COLUMNS = ("topic", "register", "hard_case")
 
 
 def classification_metrics(y_true: Sequence[int], proba: np.ndarray,
@@ -44,33 +45,6 @@ def report_text(y_true: Sequence[int], proba: np.ndarray, labels: Sequence[str])
                                  digits=4, zero_division=0)
 
 
-def confusion_matrix_png(y_true: Sequence[int], proba: np.ndarray, labels: Sequence[str],
-                         path: str | Path, title: str) -> Path:
-    """Draw the confusion matrix (rows: true label, columns: predicted) to a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never open a window
-    import matplotlib.pyplot as plt
-
-    matrix = confusion_matrix(y_true, np.asarray(proba).argmax(axis=1),
-                              labels=list(range(len(labels))))
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=20)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for (i, j), count in np.ndenumerate(matrix):
-        color = "white" if count > matrix.max() / 2 else "black"
-        ax.text(j, i, str(count), ha="center", va="center", color=color)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def errors_table(records: dict[str, list], proba: np.ndarray,
                  labels: Sequence[str]) -> dict[str, list]:
     """The misclassified examples as columns, most confident mistakes first."""
@@ -88,3 +62,70 @@ def errors_table(records: dict[str, list], proba: np.ndarray,
         if column in records:
             table[column] = [records[column][i] for i in wrong]
     return table
+
+
+def expected_calibration_error(y_true: Sequence[int], proba: np.ndarray, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by
+    how many predictions fall in each bin."""
+    proba = np.asarray(proba)
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            ece += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(ece)
+
+
+def bootstrap_f1_interval(y_true: Sequence[int], proba: np.ndarray, n_labels: int,
+                          n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """A 95% percentile-bootstrap interval for macro-F1, resampling passages."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(proba).argmax(axis=1)
+    rng = np.random.default_rng(seed)
+    ids = list(range(n_labels))
+    scores = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y_true), len(y_true))
+        scores.append(f1_score(y_true[idx], y_pred[idx], labels=ids, average="macro",
+                               zero_division=0))
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def sliced_metrics(records: dict[str, list], proba: np.ndarray,
+                   labels: Sequence[str]) -> list[dict]:
+    """Accuracy and macro-F1 for every value of `topic`, `register` and `hard_case`."""
+    rows = []
+    for column in SLICE_COLUMNS:
+        values = records.get(column)
+        if values is None:
+            continue
+        for value in sorted(set(values)):
+            idx = [i for i, v in enumerate(values) if v == value]
+            m = classification_metrics([records["label"][i] for i in idx], proba[idx], labels)
+            rows.append({"column": column, "value": value or "none", "n": len(idx),
+                         "accuracy": round(m["accuracy"], 4), "f1_macro": round(m["f1_macro"], 4)})
+    return rows
+
+
+def fit_temperature(logits: np.ndarray, y_true: Sequence[int]) -> float:
+    """The temperature that minimises the negative log-likelihood of `y_true` (Guo et al. 2017).
+
+    >>> round(fit_temperature(np.array([[4.0, 0, 0], [0, 4.0, 0]]), [0, 0]), 1) > 1
+    True
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y_true)
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    # Searching log T keeps T positive; [0.05, 20] covers any sensible network.
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))

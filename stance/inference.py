@@ -13,8 +13,13 @@ import numpy as np
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
                                "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_STOPWORDS = frozenset("the of and to in a is that for on with as by was are it be this from "
-                       "at has have not which its an or will their were but been".split())
+_STOPWORDS = frozenset(
+    "the of and to in a is that for on with as by was are it be this from at has have not which "
+    "its an or will their were but been i you he she we they his her our them us my your who what "
+    "when where why how all any both each more most other some such only own same so than too "
+    "very can just should now do does did had about after before between into through during "
+    "under over up down out off again then once here there if because until while against "
+    "despite within without also may might must would could no nor per its new".split())
 
 
 def clean_text(text: str) -> str:
@@ -58,7 +63,7 @@ def language_flags(text: str) -> tuple[str, ...]:
     words = re.findall(r"[a-z']+", text.lower())
     if latin < 0.5:
         return ("non_english",)
-    if len(words) >= 8 and sum(w in _STOPWORDS for w in words) / len(words) < 0.05:
+    if len(words) >= 8 and sum(w in _STOPWORDS for w in words) / len(words) < 0.12:
         return ("non_english",)
     return ()
 

@@ -41,3 +41,32 @@ def test_data_check_reports(tiny_data, capsys):
     captured = capsys.readouterr()
     assert "| train |" in captured.out
     assert "0 problem(s)" in captured.err
+
+
+def test_evaluate_prints_the_report_and_logs_to_a_run(tiny_model_dir, tiny_data, tmp_path, capsys):
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = mlflow.create_experiment("e", artifact_location=str(tmp_path / "art"))
+    run_id = mlflow.MlflowClient().create_run(experiment).info.run_id
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(tiny_data),
+                 "--split", "test", "--log-to", run_id]) == 0
+    out = capsys.readouterr().out
+    assert "== test ==" in out and "95% bootstrap CI" in out
+    metrics = mlflow.get_run(run_id).data.metrics
+    assert {"test_f1_macro", "test_ece", "test_f1_macro__topic_inf_treaty"} <= set(metrics)
+
+
+def test_promote_moves_the_alias_and_refuses_unknown_versions(tmp_path, capsys, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    client = mlflow.MlflowClient()
+    client.create_registered_model("stance-classifier")
+    for _ in range(2):
+        client.create_model_version("stance-classifier", source=str(tmp_path))
+    assert main(["promote", "2"]) == 0
+    assert str(client.get_model_version_by_alias("stance-classifier", "champion").version) == "2"
+    assert main(["promote", "9"]) == 1
+    assert "version 9 not found" in capsys.readouterr().err

@@ -91,3 +91,23 @@ def test_committed_data_passes_the_check():
     result = check_data(ROOT / "data")
     assert result.problems == []
     assert result.n_records > 0
+
+
+def test_data_card_statistics_match_the_data():
+    from stance.datacheck import format_report
+
+    card = (ROOT / "data/README.md").read_text(encoding="utf-8")
+    block = card.split("<!-- stats:begin -->\n")[1].split("\n<!-- stats:end -->")[0]
+    assert block == format_report(check_data(ROOT / "data").stats)
+
+
+def test_committed_data_meets_the_dataset_quotas():
+    stats = check_data(ROOT / "data").stats
+    total = sum(sum(c.values()) for c in stats["label_by_split"].values())
+    assert total >= 3000 and sum(stats["label_by_split"]["challenge"].values()) >= 300
+    for counts in stats["label_by_split"].values():
+        n = sum(counts.values())
+        assert all(0.30 <= c / n <= 0.37 for c in counts.values())
+    assert len(stats["topic"]) >= 15 and max(stats["topic"].values()) / total <= 0.12
+    assert len(stats["register"]) >= 8
+    assert 1 - stats["hard_case"]["(none)"] / total >= 0.25

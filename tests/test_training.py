@@ -72,3 +72,78 @@ def test_bad_data_stops_training_before_a_run(tiny_data, tmp_path):
     with pytest.raises(DataError, match="train.jsonl:1"):
         train(config)
     assert not (tmp_path / "m.db").exists()
+
+
+def _tiny_args(tiny_model_dir, tiny_data, tmp_path, *extra: str) -> list[str]:
+    sets = [f"model.base={tiny_model_dir}", f"data.path={tiny_data}",
+            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+            f"tracking.artifact_location={tmp_path}/artifacts", f"output_dir={tmp_path}/models",
+            "model.max_length=32", "training.learning_rate=3e-3", "training.epochs=2", *extra]
+    return [a for s in sets for a in ("--set", s)]
+
+
+def _runs(tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    return {r.info.run_name: r for r in
+            mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")}
+
+
+def test_tfidf_baseline_logs_the_same_metrics(tiny_model_dir, tiny_data, tmp_path):
+    main(["--config", "configs/smoke.yaml",
+          *_tiny_args(tiny_model_dir, tiny_data, tmp_path, "run_name=bert")])
+    main(["--config", "configs/tfidf.yaml",
+          *_tiny_args(tiny_model_dir, tiny_data, tmp_path, "run_name=bow",
+                      "tracking.experiment=stance-smoke", "baseline.min_df=1")])
+    runs = _runs(tmp_path)
+    assert runs["bow"].data.tags["model_family"] == "tfidf"
+    shared = {k for k in runs["bert"].data.metrics if k.startswith(("validation_", "test_"))}
+    assert shared and shared - {k for k in shared if "ece_uncalibrated" in k} <= set(
+        runs["bow"].data.metrics)
+    assert runs["bow"].data.metrics["test_f1_macro"] > 0.9  # the cue words are easy for TF-IDF
+    model = mlflow.sklearn.load_model(f"runs:/{runs['bow'].info.run_id}/model")
+    assert model.predict_proba(["moscow signed the treaty"]).shape == (1, 3)
+
+
+def test_champion_moves_only_to_a_better_model(tiny_model_dir, tiny_data, tmp_path):
+    args = lambda name, *x: ["--config", "configs/smoke.yaml",  # noqa: E731
+                             *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *x)]
+    main(args("good", "training.epochs=15"))
+    main(args("worse", "training.epochs=1", "training.learning_rate=1e-6"))
+    runs = _runs(tmp_path)
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias("stance-classifier", "champion")
+    assert champion.run_id == runs["good"].info.run_id
+    assert runs["worse"].data.tags["champion_decision"] == "kept version 1"
+    assert float(runs["worse"].data.tags["champion_previous_validation_f1"]) == \
+        runs["good"].data.metrics["validation_f1_macro"]
+    assert len(client.search_model_versions("name='stance-classifier'")) == 2
+
+
+def test_sweep_runs_children_under_a_parent(tiny_model_dir, tiny_data, tmp_path):
+    from training.compare import runs_table
+    from training.sweep import run_sweep
+
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: configs/smoke.yaml\ngrid:\n  training.epochs: [1, 3]\n")
+    overrides = [s for s in _tiny_args(tiny_model_dir, tiny_data, tmp_path) if s != "--set"
+                 and not s.startswith("training.epochs")]
+    parent_id = run_sweep(sweep, overrides)
+    runs = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent_id]
+    assert sorted(r.data.params["training.epochs"] for r in children) == ["1", "3"]
+    parent = mlflow.get_run(parent_id)
+    assert parent.data.tags["best_run_id"] in {r.info.run_id for r in children}
+    table = runs_table("stance-smoke")
+    assert len(table) == 2 and list(table["val_f1"]) == sorted(table["val_f1"], reverse=True)
+
+
+def test_sweep_file_is_validated(tmp_path):
+    from training.sweep import load_sweep, run_sweep
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: configs/smoke.yaml\ngrid:\n  training.epochs: 3\n")
+    with pytest.raises(ValueError, match="non-empty list"):
+        load_sweep(bad)
+    bad.write_text("base: configs/smoke.yaml\ngrid:\n  training.epoch: [1]\n")
+    with pytest.raises(ValueError, match="training.epoch"):
+        run_sweep(bad)

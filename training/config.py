@@ -22,8 +22,16 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    base: str = "minilm"
+    family: Literal["transformer", "tfidf", "embeddings"] = "transformer"
+    base: str = "minilm"  # the encoder to fine-tune (transformer) or to embed with (embeddings)
     max_length: int = 128
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    c: float = 1.0  # inverse regularisation strength of the logistic regression
+    ngram_max: int = 2
+    min_df: int = 2
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    calibrate: bool = True  # fit a temperature on validation after training
 
 
 @dataclass(frozen=True)
@@ -55,13 +64,14 @@ class Config:
     output_dir: str = "models"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 _POSITIVE = {"training.epochs", "training.batch_size", "training.eval_batch_size",
              "training.learning_rate", "model.max_length", "data.max_train_examples",
-             "data.max_eval_examples"}
+             "data.max_eval_examples", "baseline.c", "baseline.ngram_max", "baseline.min_df"}
 _NON_NEGATIVE = {"training.weight_decay", "training.warmup_ratio", "training.max_grad_norm"}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -14,12 +13,6 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 import stance
-from stance.evaluation import (
-    classification_metrics,
-    confusion_matrix_png,
-    errors_table,
-    report_text,
-)
 from training.config import TrackingConfig
 
 logger = logging.getLogger(__name__)
@@ -54,27 +47,27 @@ def log_inputs(splits, data_path: str, version: str) -> None:
     """Dataset lineage: one MLflow dataset per split, named after the data folder and split."""
     for split, dataset in splits.items():
         frame = dataset.to_pandas()
+        frame["label"] = frame["label"].map(dict(enumerate(dataset.features["label"].names)))
         source = str(Path(data_path).resolve() / f"{split}.jsonl")
         logged = mlflow.data.from_pandas(frame, source=source, name=f"stance-{split}",
                                          digest=f"{version}-{split}")
         mlflow.log_input(logged, context=split)
 
 
-def log_evaluation(split: str, dataset, proba: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """Log `<split>_*` metrics, the report, a confusion-matrix PNG and the errors table."""
-    y_true = dataset["label"]
-    metrics = {f"{split}_{k}": v for k, v in classification_metrics(y_true, proba, labels).items()}
-    mlflow.log_metrics(metrics)
-    report = report_text(y_true, proba, labels)
-    mlflow.log_text(report, f"eval/{split}_classification_report.txt")
-    with tempfile.TemporaryDirectory() as tmp:
-        png = confusion_matrix_png(y_true, proba, labels, Path(tmp) / f"{split}_confusion.png",
-                                   title=f"{split} confusion matrix")
-        mlflow.log_artifact(str(png), "eval")
-    records = dataset.to_dict()
-    mlflow.log_table(errors_table(records, proba, labels), f"eval/{split}_errors.json")
-    logger.info("%s:\n%s", split, report)
-    return metrics
+def log_behaviour(predict_proba, path: Path) -> dict[str, float]:
+    """Run the behavioural suite, log pass rates (`behaviour_<type>`) and the failing cases."""
+    from stance.behaviour import load_cases, pass_rates, run_suite
+
+    if not path.is_file():
+        logger.warning("no behavioural suite at %s; skipped", path)
+        return {}
+    results = run_suite(load_cases(path), predict_proba)
+    rates = pass_rates(results)
+    mlflow.log_metrics({f"behaviour_{k}": v for k, v in rates.items()})
+    failed = [r for r in results if not r.passed]
+    mlflow.log_text("".join(f"{r.id}\t{r.type}\t{r.detail}\n" for r in failed) or "none\n",
+                    "eval/behaviour_failures.tsv")
+    return rates
 
 
 def _signature(labels: list[str]) -> ModelSignature:
@@ -102,13 +95,30 @@ def log_pyfunc_model(folder: Path, labels: list[str], registered_model: str, exa
         pip_requirements=_requirements(),
         registered_model_name=registered_model,
     )
-    version = info.registered_model_version
-    client = mlflow.MlflowClient()
-    aliases = client.get_registered_model(registered_model).aliases
-    if CHAMPION not in aliases:
-        client.set_registered_model_alias(registered_model, CHAMPION, version)
-        mlflow.set_tag("champion", f"set to version {version} (first version)")
-    else:
-        mlflow.set_tag("champion", f"kept version {aliases[CHAMPION]}")
-    logger.info("registered %s version %s", registered_model, version)
+    promote_if_better(registered_model, info.registered_model_version)
     return info
+
+
+def _validation_f1(client: mlflow.MlflowClient, name: str, version: str) -> float | None:
+    run_id = client.get_model_version(name, version).run_id
+    return client.get_run(run_id).data.metrics.get("validation_f1_macro") if run_id else None
+
+
+def promote_if_better(name: str, version: str) -> bool:
+    """Move `champion` to `version` only when its validation macro-F1 beats the champion's
+    (a tie keeps the champion); log the decision and both numbers as tags on the active run."""
+    client = mlflow.MlflowClient()
+    aliases = client.get_registered_model(name).aliases
+    candidate = _validation_f1(client, name, version)
+    current = aliases.get(CHAMPION)
+    incumbent = _validation_f1(client, name, current) if current else None
+    promote = current is None or (candidate is not None and
+                                  (incumbent is None or candidate > incumbent))
+    if promote:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    decision = (f"promoted version {version}" if promote else f"kept version {current}")
+    mlflow.set_tags({"champion_decision": decision,
+                     "champion_candidate_validation_f1": str(candidate),
+                     "champion_previous_validation_f1": str(incumbent)})
+    logger.info("registry %s: %s (candidate %s, champion %s)", name, decision, candidate, incumbent)
+    return promote

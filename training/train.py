@@ -1,4 +1,4 @@
-"""Fine-tune a stance classifier and track the run in MLflow.
+"""Train a stance model (the transformer or a baseline) and track the run in MLflow.
 
     python -m training.train --config configs/default.yaml --set training.epochs=2
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,11 +18,17 @@ from transformers import set_seed
 from stance import StanceClassifier
 from stance.base_models import resolve_base_model
 from stance.data import data_version, load_splits
-from training import tracking
+from stance.evaluation import expected_calibration_error, fit_temperature
+from stance.inference import softmax
+from stance.labels import LABELS
+from stance.model_card import write_model_card
+from stance.report import evaluate_split, log_report
+from training import baselines, tracking
 from training.config import Config, flatten, load_config
 from training.trainer import Trainer
 
 logger = logging.getLogger("training.train")
+EVAL_SPLITS = ("validation", "test", "challenge")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,39 +66,89 @@ def save_atomically(clf: StanceClassifier, target: Path) -> Path:
     return target
 
 
+def fit_transformer(config: Config, splits) -> StanceClassifier:
+    """Fine-tune the encoder, then fit a temperature on validation (logging ECE before/after)."""
+    base = resolve_base_model(config.model.base)
+    clf = StanceClassifier.from_base(base, config.model.max_length, config.training.device)
+    trainer = Trainer(clf, config.training, seed=config.seed,
+                      on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
+    trainer.fit(splits["train"], splits["validation"])
+    if config.training.calibrate:
+        batch = config.training.eval_batch_size
+        logits = {s: clf.logits(splits[s]["text"], batch) for s in EVAL_SPLITS if s in splits}
+        clf.temperature = fit_temperature(logits["validation"], splits["validation"]["label"])
+        mlflow.log_metric("temperature", clf.temperature)
+        mlflow.log_metrics({f"{s}_ece_uncalibrated": expected_calibration_error(
+            splits[s]["label"], softmax(z)) for s, z in logits.items()})
+    return clf
+
+
+def evaluate_and_log(model, splits) -> dict[str, float]:
+    """The full report for every evaluation split, logged under `eval/`; returns the metrics.
+
+    `model` is a StanceClassifier or a scikit-learn pipeline: both map texts to probabilities
+    with columns in LABELS order.
+    """
+    metrics: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in (s for s in EVAL_SPLITS if s in splits):
+            proba = model.predict_proba(splits[name]["text"])
+            report = evaluate_split(name, splits[name].to_dict(), proba, list(LABELS), tmp)
+            log_report(report)
+            logger.info("\n%s", report.text)
+            metrics |= report.metrics
+    return metrics
+
+
+def finish_transformer(config: Config, clf: StanceClassifier, splits, metrics: dict,
+                       behaviour: dict, run_name: str) -> None:
+    """Save the folder with its model card, log it as a pyfunc model, register, maybe promote."""
+    folder = save_atomically(clf, Path(config.output_dir) / run_name)
+    slices = sorted((v, k.split("__", 1)[1]) for k, v in metrics.items()
+                    if k.startswith("test_f1_macro__"))
+    card = write_model_card(
+        folder, run_name=run_name, base=config.model.base,
+        data_counts={s: len(d) for s, d in splits.items()}, metrics=metrics,
+        temperature=clf.temperature, behaviour=behaviour,
+        weakest_slices=[f"{name} {v:.2f}" for v, name in slices[:5]])
+    mlflow.log_artifact(str(card), "model_card")
+    if config.tracking.log_model:
+        tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
+                                  example=splits["test"]["text"][0])
+    logger.info("model saved to %s", folder)
+
+
 def train(config: Config) -> str:
     """Run one training and return its MLflow run id."""
     splits = prepare_data(config)
     version = data_version(config.data.path)
-    set_seed(config.seed)  # once, before the model (and its new head) is built
-    base = resolve_base_model(config.model.base)
-    clf = StanceClassifier.from_base(base, config.model.max_length, config.training.device)
+    set_seed(config.seed)  # once, before any model (and its new head) is built
     tracking.open_tracking(config.tracking)
-    run_name = config.run_name or f"{Path(config.model.base).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    with mlflow.start_run(run_name=run_name) as run:
+    family = config.model.family
+    run_name = config.run_name or f"{family}-{time.strftime('%Y%m%d-%H%M%S')}"
+    with mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None) as run:
         mlflow.log_params(flatten(config))
         mlflow.set_tags({"git_commit": tracking.git_commit(), "data_version": version,
-                         "model_family": "transformer", "base_model_path": base})
+                         "model_family": family})
         tracking.log_inputs(splits, config.data.path, version)
-        trainer = Trainer(clf, config.training, seed=config.seed,
-                          on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
         started = time.perf_counter()
-        trainer.fit(splits["train"], splits["validation"])
+        model = (fit_transformer(config, splits) if family == "transformer"
+                 else baselines.fit_baseline(config, splits["train"]))
         mlflow.log_metric("train_seconds", time.perf_counter() - started)
-        for name in ("validation", "test", "challenge"):
-            if name in splits:
-                proba = clf.predict_proba(splits[name]["text"], config.training.eval_batch_size)
-                tracking.log_evaluation(name, splits[name], proba, clf.labels)
-        folder = save_atomically(clf, Path(config.output_dir) / run_name)
-        if config.tracking.log_model:
-            tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
-                                      example=splits["test"]["text"][0])
-        logger.info("run %s (%s) done; model saved to %s", run.info.run_id, run_name, folder)
+        metrics = evaluate_and_log(model, splits)
+        behaviour = tracking.log_behaviour(model.predict_proba,
+                                           Path(config.data.path) / "behaviour.jsonl")
+        if family == "transformer":
+            finish_transformer(config, model, splits, metrics, behaviour, run_name)
+        elif config.tracking.log_model:
+            baselines.log_sklearn_model(model, example=splits["test"]["text"][0])
+        logger.info("run %s (%s) finished", run.info.run_id, run_name)
         return run.info.run_id
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     config = load_config(args.config, args.set)
     train(config)
