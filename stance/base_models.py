@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ def resolve_base_model(name: str) -> str:
         if not (path / "config.json").is_file():
             raise ValueError(f"base model folder {str(path)!r} has no config.json")
         return str(path)
-    if name.startswith((".", "/", "~")):
-        raise ValueError(f"base model path {name!r} does not exist")
+    if name.startswith((".", "/", "~")) or os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise ValueError(f"base model {name!r} is not a local folder (allowed: "
+                         f"{', '.join(_PACKAGED)} or a folder with a Hugging Face model)")
     logger.info("base model %r is not a local folder; treating it as a hub id", name)
     return name

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -88,8 +90,10 @@ class StanceClassifier:
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         config = model.config
-        self.max_length = int(max_length or getattr(config, "stance_max_length", None)
-                              or _DEFAULT_MAX_LENGTH)
+        wanted = int(max_length or getattr(config, "stance_max_length", None)
+                     or _DEFAULT_MAX_LENGTH)
+        # A window can never be longer than the encoder has position embeddings for.
+        self.max_length = min(wanted, getattr(config, "max_position_embeddings", None) or wanted)
         self.stride = int(getattr(config, "stance_stride", None) or self.max_length // 4)
         self.temperature = float(getattr(config, "stance_temperature", None) or 1.0)
         self.tokens_per_batch = tokens_per_batch
@@ -233,14 +237,30 @@ def _check_model_folder(folder: Path) -> None:
         raise ValueError(f"{folder / 'config.json'} has no id2label: not a stance model")
 
 
+@contextlib.contextmanager
+def _fail_fast_http():
+    """An unreachable tracking server should fail in seconds, not after minutes of retries;
+    settings the user made explicitly are left alone."""
+    wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    added = [k for k in wanted if k not in os.environ]
+    os.environ.update({k: wanted[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _download_from_mlflow(uri: str) -> str:
     """Fetch a logged model and return the Hugging Face folder stored among its artifacts."""
     import mlflow  # only this branch needs MLflow
 
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        with _fail_fast_http():
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:
-        raise ValueError(f"could not load MLflow model {uri!r}: {exc}") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"could not load MLflow model {uri!r}: {first_line}") from exc
     try:
         flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["python_function"]
         folder = local / flavor["artifacts"]["hf_model"]["path"]

@@ -85,7 +85,7 @@ def test_minilm_resolves_to_the_packaged_folder_offline(tmp_path):
     from pathlib import Path
 
     assert (Path(resolve_base_model("minilm")) / "model.safetensors").is_file()
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="not a local folder"):
         resolve_base_model("./no/such/model")
     with pytest.raises(ValueError, match="no config.json"):
         resolve_base_model(str(tmp_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -46,6 +47,7 @@ class TrainingConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     calibrate: bool = True  # fit a temperature on validation after training
+    checkpoint_every: int = 1  # epochs between checkpoints; 0 disables them
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class Config:
 _POSITIVE = {"training.epochs", "training.batch_size", "training.eval_batch_size",
              "training.learning_rate", "model.max_length", "data.max_train_examples",
              "data.max_eval_examples", "baseline.c", "baseline.ngram_max", "baseline.min_df"}
-_NON_NEGATIVE = {"training.weight_decay", "training.warmup_ratio", "training.max_grad_norm"}
+_NON_NEGATIVE = {"training.weight_decay", "training.warmup_ratio", "training.max_grad_norm",
+                 "training.checkpoint_every"}
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
@@ -87,6 +90,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         raw = yaml.safe_load(text) or {}
         if not isinstance(raw, dict):
             raise ValueError(f"{path}: the top level must be a mapping")
+    return config_from_dict(raw, overrides)
+
+
+def config_from_dict(raw: dict, overrides: list[str] = ()) -> Config:
+    """Validate a nested dict (as written by `dataclasses.asdict`) plus overrides."""
+    raw = copy.deepcopy(raw)
     for item in overrides:
         _apply_override(raw, item)
     config = _build(Config, raw, "")

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +28,8 @@ from stance.labels import LABELS
 from stance.model_card import write_model_card
 from stance.report import evaluate_split, log_report
 from training import baselines, tracking
-from training.config import Config, flatten, load_config
+from training.checkpoint import has_checkpoint
+from training.config import Config, config_from_dict, flatten, load_config
 from training.trainer import Trainer
 
 logger = logging.getLogger("training.train")
@@ -36,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", default="configs/default.yaml", help="YAML config file")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. training.epochs=2 (repeatable)")
+    parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
+                        help="continue an interrupted run (the latest, or RUN_ID) from its last "
+                             "checkpoint, into the same MLflow run, with the config it started with")
     return parser.parse_args(argv)
 
 
@@ -66,13 +74,27 @@ def save_atomically(clf: StanceClassifier, target: Path) -> Path:
     return target
 
 
-def fit_transformer(config: Config, splits) -> StanceClassifier:
+def check_base_model(config: Config) -> str | None:
+    """Resolve the encoder and check `model.max_length` against it, before anything is loaded."""
+    if config.model.family == "tfidf":
+        return None
+    base = resolve_base_model(config.model.base)
+    config_file = Path(base) / "config.json"
+    if config_file.is_file():
+        limit = json.loads(config_file.read_text()).get("max_position_embeddings")
+        if limit and config.model.max_length > limit:
+            raise ValueError(f"config key 'model.max_length' is {config.model.max_length}, above "
+                             f"the {limit} positions of base model {config.model.base!r}")
+    return base
+
+
+def fit_transformer(config: Config, splits, checkpoint: Path, resume: bool) -> StanceClassifier:
     """Fine-tune the encoder, then fit a temperature on validation (logging ECE before/after)."""
     base = resolve_base_model(config.model.base)
     clf = StanceClassifier.from_base(base, config.model.max_length, config.training.device)
-    trainer = Trainer(clf, config.training, seed=config.seed,
+    trainer = Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint,
                       on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
-    trainer.fit(splits["train"], splits["validation"])
+    trainer.fit(splits["train"], splits["validation"], resume=resume)
     if config.training.calibrate:
         batch = config.training.eval_batch_size
         logits = {s: clf.logits(splits[s]["text"], batch) for s in EVAL_SPLITS if s in splits}
@@ -118,40 +140,102 @@ def finish_transformer(config: Config, clf: StanceClassifier, splits, metrics: d
     logger.info("model saved to %s", folder)
 
 
-def train(config: Config) -> str:
-    """Run one training and return its MLflow run id."""
+def checkpoint_root(config: Config, run_name: str) -> Path:
+    return Path(config.output_dir) / "checkpoints" / run_name
+
+
+def find_resumable(output_dir: str, which: str) -> dict:
+    """The `run.json` of the run to resume: the most recent one, or the one with run id `which`."""
+    found = sorted(Path(output_dir, "checkpoints").glob("*/run.json"),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    runs = [json.loads(p.read_text()) for p in found if has_checkpoint(p.parent / "last")]
+    match = runs[:1] if which == "latest" else [r for r in runs if r["run_id"] == which]
+    if not match:
+        raise ValueError(f"no checkpoint to resume ({which}) under {output_dir}/checkpoints")
+    return match[0]
+
+
+def train(config: Config, resume: dict | None = None) -> str:
+    """Run one training (or continue the interrupted one described by `resume`); returns its
+    MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error."""
+    check_base_model(config)
     splits = prepare_data(config)
     version = data_version(config.data.path)
     set_seed(config.seed)  # once, before any model (and its new head) is built
     tracking.open_tracking(config.tracking)
-    family = config.model.family
-    run_name = config.run_name or f"{family}-{time.strftime('%Y%m%d-%H%M%S')}"
-    with mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None) as run:
-        mlflow.log_params(flatten(config))
-        mlflow.set_tags({"git_commit": tracking.git_commit(), "data_version": version,
-                         "model_family": family})
-        tracking.log_inputs(splits, config.data.path, version)
-        started = time.perf_counter()
-        model = (fit_transformer(config, splits) if family == "transformer"
-                 else baselines.fit_baseline(config, splits["train"]))
-        mlflow.log_metric("train_seconds", time.perf_counter() - started)
-        metrics = evaluate_and_log(model, splits)
-        behaviour = tracking.log_behaviour(model.predict_proba,
-                                           Path(config.data.path) / "behaviour.jsonl")
-        if family == "transformer":
-            finish_transformer(config, model, splits, metrics, behaviour, run_name)
-        elif config.tracking.log_model:
-            baselines.log_sklearn_model(model, example=splits["test"]["text"][0])
-        logger.info("run %s (%s) finished", run.info.run_id, run_name)
-        return run.info.run_id
+    run_name = (resume or {}).get("run_name") or config.run_name or \
+        f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root = checkpoint_root(config, run_name)
+    if resume:
+        run = mlflow.start_run(run_id=resume["run_id"])
+    else:
+        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None)
+    try:
+        if not resume:
+            _start_run(config, splits, version, root, run.info.run_id, run_name)
+        _train_and_log(config, splits, run_name, root / "last", resume is not None)
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+    shutil.rmtree(root, ignore_errors=True)  # finished: the checkpoints served their purpose
+    logger.info("run %s (%s) finished", run.info.run_id, run_name)
+    return run.info.run_id
+
+
+def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
+               run_name: str) -> None:
+    mlflow.log_params(flatten(config))
+    mlflow.set_tags({"git_commit": tracking.git_commit(), "data_version": version,
+                     "model_family": config.model.family})
+    tracking.log_inputs(splits, config.data.path, version)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "run.json").write_text(json.dumps(
+        {"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)}))
+
+
+def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resume: bool) -> None:
+    started = time.perf_counter()
+    if config.model.family == "transformer":
+        model = fit_transformer(config, splits, checkpoint, resume)
+    else:
+        model = baselines.fit_baseline(config, splits["train"])
+    mlflow.log_metric("train_seconds", time.perf_counter() - started)
+    metrics = evaluate_and_log(model, splits)
+    behaviour = tracking.log_behaviour(model.predict_proba,
+                                       Path(config.data.path) / "behaviour.jsonl")
+    if config.model.family == "transformer":
+        finish_transformer(config, model, splits, metrics, behaviour, run_name)
+    elif config.tracking.log_model:
+        baselines.log_sklearn_model(model, example=splits["test"]["text"][0])
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    config = load_config(args.config, args.set)
-    train(config)
+    resume = None
+    if args.resume:
+        resume = find_resumable(load_config(args.config, args.set).output_dir, args.resume)
+        config = config_from_dict(resume["config"], args.set)
+    else:
+        config = load_config(args.config, args.set)
+    # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: checkpoint kept, run KILLED.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        train(config, resume)
+    except KeyboardInterrupt:
+        logger.error("interrupted; continue with: python -m training.train --resume")
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

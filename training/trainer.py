@@ -4,9 +4,9 @@ after every epoch, and the best epoch (by validation macro-F1) restored at the e
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from accelerate import Accelerator
@@ -16,6 +16,7 @@ from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmu
 
 from stance import StanceClassifier
 from stance.evaluation import classification_metrics
+from training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,13 @@ class Trainer:
     """
 
     def __init__(self, classifier: StanceClassifier, config: TrainingConfig, seed: int,
-                 on_epoch_end: EpochCallback | None = None):
+                 on_epoch_end: EpochCallback | None = None, checkpoint_dir: Path | None = None):
         self.clf = classifier
         self.config = config
         self.seed = seed
         self.on_epoch_end = on_epoch_end
+        self.checkpoint_dir = checkpoint_dir
+        self.generator = torch.Generator().manual_seed(seed)  # the shuffle order is seeded too
         self.accelerator = Accelerator(cpu=classifier.device.type == "cpu",
                                        mixed_precision=config.mixed_precision)
 
@@ -46,9 +49,8 @@ class Trainer:
             lambda batch: tok(batch["text"], truncation=True, max_length=self.clf.max_length),
             batched=True, remove_columns=columns,
         ).rename_column("label", "labels")
-        generator = torch.Generator().manual_seed(self.seed)  # the shuffle order is seeded too
         return DataLoader(encoded, batch_size=self.config.batch_size, shuffle=True,
-                          generator=generator, collate_fn=DataCollatorWithPadding(tok))
+                          generator=self.generator, collate_fn=DataCollatorWithPadding(tok))
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         # Biases and LayerNorm weights are not decayed, as in BERT's recipe.
@@ -63,35 +65,62 @@ class Trainer:
         proba = self.clf.predict_proba(dataset["text"], batch_size=self.config.eval_batch_size)
         return classification_metrics(dataset["label"], proba, self.clf.labels)
 
-    def fit(self, train, validation) -> list[dict[str, float]]:
-        """Train for `epochs`, evaluate after each, restore the best; returns per-epoch metrics."""
+    def fit(self, train, validation, resume: bool = False) -> list[dict[str, float]]:
+        """Train for `epochs`, evaluate after each, restore the best; returns per-epoch metrics.
+
+        With a `checkpoint_dir`, a checkpoint is written every `checkpoint_every` epochs, and
+        `resume=True` continues from the one found there.
+        """
         cfg = self.config
         loader = self._loader(train)
         model = self.clf.model
         optimizer = self._optimizer(model)
-        total = cfg.epochs * math.ceil(len(loader))
+        total = cfg.epochs * len(loader)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
         model, optimizer, loader, scheduler = self.accelerator.prepare(
             model, optimizer, loader, scheduler)
-        history, best_f1, best_state = [], -1.0, None
-        for epoch in range(1, cfg.epochs + 1):
-            start = time.perf_counter()
-            train_loss = self._train_epoch(model, optimizer, loader, scheduler, epoch)
-            metrics = {"train_loss": train_loss, "epoch_seconds": time.perf_counter() - start}
-            metrics |= {f"val_{k}": v for k, v in self.evaluate(validation).items()}
-            history.append(metrics)
-            logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
-            if self.on_epoch_end:
-                self.on_epoch_end(epoch, metrics)
-            if metrics["val_f1_macro"] > best_f1:
-                best_f1, best_epoch = metrics["val_f1_macro"], epoch
-                unwrapped = self.accelerator.unwrap_model(model)
-                best_state = {k: v.detach().cpu().clone() for k, v in unwrapped.state_dict().items()}
-        self.clf.model = self.accelerator.unwrap_model(model)
-        self.clf.model.load_state_dict(best_state)
+        state, best_weights = TrainState(), None
+        if resume:
+            state, best_weights = load_checkpoint(self.checkpoint_dir, self._unwrap(model),
+                                                  optimizer, scheduler, self.generator)
+            logger.info("resumed after epoch %d", state.epoch)
+        for epoch in range(state.epoch + 1, cfg.epochs + 1):
+            metrics = self._epoch(model, optimizer, loader, scheduler, epoch, validation)
+            state.history.append(metrics)
+            state.epoch = epoch
+            if metrics["val_f1_macro"] > state.best_f1:
+                state.best_f1, state.best_epoch = metrics["val_f1_macro"], epoch
+                best_weights = {k: v.detach().cpu().clone()
+                                for k, v in self._unwrap(model).state_dict().items()}
+            self._maybe_checkpoint(model, optimizer, scheduler, state, best_weights)
+        self.clf.model = self._unwrap(model)
+        if best_weights is not None:
+            self.clf.model.load_state_dict(best_weights)
         self.clf.model.eval()
-        logger.info("restored epoch %d (val macro-F1 %.4f)", best_epoch, best_f1)
-        return history
+        logger.info("restored epoch %d (val macro-F1 %.4f)", state.best_epoch, state.best_f1)
+        return state.history
+
+    def _unwrap(self, model) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(model)
+
+    def _epoch(self, model, optimizer, loader, scheduler, epoch: int, validation) -> dict:
+        start = time.perf_counter()
+        train_loss = self._train_epoch(model, optimizer, loader, scheduler, epoch)
+        metrics = {"train_loss": train_loss, "epoch_seconds": time.perf_counter() - start}
+        metrics |= {f"val_{k}": v for k, v in self.evaluate(validation).items()}
+        logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
+        if self.on_epoch_end:
+            self.on_epoch_end(epoch, metrics)
+        return metrics
+
+    def _maybe_checkpoint(self, model, optimizer, scheduler, state: TrainState,
+                          best_weights: dict) -> None:
+        every = self.config.checkpoint_every
+        if self.checkpoint_dir is None or every == 0 or state.epoch % every:
+            return
+        save_checkpoint(self.checkpoint_dir, self._unwrap(model).state_dict(), best_weights,
+                        optimizer, scheduler, self.generator, state)
+        logger.info("checkpoint after epoch %d written to %s", state.epoch, self.checkpoint_dir)
 
     def _train_epoch(self, model, optimizer, loader, scheduler, epoch: int) -> float:
         model.train()
