@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import mlflow
+from accelerate import PartialState
 from transformers import set_seed
 
 from stance import StanceClassifier
@@ -162,6 +163,8 @@ def train(config: Config, resume: dict | None = None) -> str:
     splits = prepare_data(config)
     version = data_version(config.data.path)
     set_seed(config.seed)  # once, before any model (and its new head) is built
+    if not PartialState().is_main_process:
+        return _follow(config, splits, resume)
     tracking.open_tracking(config.tracking)
     run_name = (resume or {}).get("run_name") or config.run_name or \
         f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -184,6 +187,19 @@ def train(config: Config, resume: dict | None = None) -> str:
     shutil.rmtree(root, ignore_errors=True)  # finished: the checkpoints served their purpose
     logger.info("run %s (%s) finished", run.info.run_id, run_name)
     return run.info.run_id
+
+
+def _follow(config: Config, splits, resume: dict | None) -> str:
+    """The other processes of a multi-GPU launch (`accelerate launch`, `torchrun`) only take
+    part in the training steps; the main process tracks, evaluates and saves."""
+    if config.model.family != "transformer":
+        return ""
+    clf = StanceClassifier.from_base(resolve_base_model(config.model.base),
+                                     config.model.max_length, config.training.device)
+    checkpoint = checkpoint_root(config, resume["run_name"]) / "last" if resume else None
+    Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint).fit(
+        splits["train"], splits["validation"], resume=resume is not None)
+    return ""
 
 
 def _start_run(config: Config, splits, version: str, root: Path, run_id: str,

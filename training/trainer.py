@@ -118,6 +118,8 @@ class Trainer:
         every = self.config.checkpoint_every
         if self.checkpoint_dir is None or every == 0 or state.epoch % every:
             return
+        if not self.accelerator.is_main_process:  # one writer; the others only read on resume
+            return
         save_checkpoint(self.checkpoint_dir, self._unwrap(model).state_dict(), best_weights,
                         optimizer, scheduler, self.generator, state)
         logger.info("checkpoint after epoch %d written to %s", state.epoch, self.checkpoint_dir)
