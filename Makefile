@@ -12,7 +12,7 @@ TRACKING_URI ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///mlflow.db)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup train baselines sweep compare test test-fast ui predict lint clean
+.PHONY: setup train baselines sweep compare test test-fast ui predict bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +46,11 @@ ui: setup
 
 predict: setup
 	$(VENV)/bin/stance predict $(ARGS)
+
+# Speed, memory, cold start and ONNX agreement; MODEL defaults to the newest folder under models/.
+MODEL ?=
+bench: setup
+	$(PY) benchmarks/bench.py $(MODEL) $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check stance training tests

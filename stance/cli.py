@@ -5,6 +5,7 @@
     stance data check [--report]
     stance evaluate --model models:/stance-classifier@champion --split challenge
     stance promote 3
+    stance export --onnx [--int8] models/my-run models/my-run-onnx
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--text-field", default="text")
     predict.add_argument("--batch-size", type=int, default=32)
     predict.set_defaults(run=_predict)
+
+    export = sub.add_parser("export", help="write a model folder for another runtime")
+    export.add_argument("--onnx", action="store_true", required=True,
+                        help="ONNX Runtime (the only format; needs the onnx extra)")
+    export.add_argument("--int8", action="store_true", help="int8 weights (dynamic quantization)")
+    export.add_argument("model", help="model folder or MLflow model URI")
+    export.add_argument("out", type=Path, help="folder to write (must be new or empty)")
+    export.set_defaults(run=_export)
 
     data = sub.add_parser("data", help="work with the labeled dataset")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -109,6 +118,14 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from stance.onnx_backend import export_onnx
+
+    out = export_onnx(args.model, args.out, int8=args.int8)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from stance.datacheck import check_data, format_report
 
@@ -180,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub from the CLI
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"stance: error: {exc}", file=sys.stderr)
