@@ -43,7 +43,7 @@ def request_batches(args, texts: list[str]) -> list[list[str]]:
 
 
 def bench_library(args, clf, texts: list[str]) -> None:
-    """The same batches through `StanceClassifier` in this process: the server's floor."""
+    """The same batches through `StanceClassifier` in this process, for comparison."""
     batches = request_batches(args, texts)
     clf.predict_proba(batches[0])
     start = time.perf_counter()
