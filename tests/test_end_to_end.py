@@ -12,23 +12,7 @@ import pytest
 
 from stance import LABELS, StanceClassifier
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    uri = f"sqlite:///{tmp}/mlflow.db"
-    env = os.environ | {"MLFLOW_TRACKING_URI": uri, "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml",
-         "--set", f"output_dir={tmp}/models", "--set", "run_name=smoke",
-         "--set", f"tracking.artifact_location={tmp}/artifacts"],
-        cwd=ROOT, env=env, check=True, timeout=900)
-    mlflow.set_tracking_uri(uri)
-    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
-    return tmp, uri, run
 
 
 def test_run_has_params_metrics_and_artifacts(smoke_run):

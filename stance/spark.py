@@ -1,0 +1,69 @@
+"""Batch scoring of a Spark DataFrame through the logged MLflow model (`mlflow.pyfunc.spark_udf`).
+
+Needs the optional extra: `pip install 'stance[spark]'` (pyspark, and Java 17+ for Spark).
+Nothing here is home-made: Spark splits the rows, MLflow loads the model once per Python worker,
+and the pyfunc scores each Arrow batch with `StanceClassifier` (long passages in windows).
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+_LABEL_COL = "stance_label"
+_PROB_PREFIX = "stance_prob_"
+_RESULT = "_stance_result"
+
+
+def score(df, model_uri: str, text_col: str = "text"):
+    """`df` with `stance_label` and one `stance_prob_<label>` column per label added.
+
+    `model_uri` is any MLflow model URI of the stance pyfunc (`models:/stance-classifier@champion`,
+    `runs:/<id>/model`, a local folder); it is resolved on the driver, against the current
+    MLflow tracking URI. `text_col` must be a non-null string column. Nothing runs until an
+    action (write, count, collect) asks for the rows.
+
+    >>> from pyspark.sql import SparkSession  # doctest: +SKIP
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("Moscow sold S-400s to Ankara.",)], ["text"])  # doctest: +SKIP
+    >>> score(df, "models:/stance-classifier@champion").select("stance_label").show()  # doctest: +SKIP
+    """
+    from pyspark.sql import functions as F
+
+    _check_columns(df.columns, text_col)
+    labels = model_labels(model_uri)
+    fields = ", ".join(["label string"] + [f"prob_{label} double" for label in labels])
+    import mlflow
+
+    # env_manager="local": the workers use this Python environment, as `make serve` does.
+    udf = mlflow.pyfunc.spark_udf(df.sparkSession, model_uri, result_type=fields,
+                                  env_manager="local")
+    scored = df.withColumn(_RESULT, udf(F.struct(F.col(f"`{text_col}`").alias("text"))))
+    new_cols = [F.col(f"{_RESULT}.label").alias(_LABEL_COL)]
+    new_cols += [F.col(f"{_RESULT}.prob_{label}").alias(f"{_PROB_PREFIX}{label}")
+                 for label in labels]
+    logger.info("scoring column %r with %s", text_col, model_uri)
+    return scored.select(*[F.col(f"`{c}`") for c in df.columns], *new_cols)
+
+
+def model_labels(model_uri: str) -> list[str]:
+    """The label names, in column order, read from the model's output signature."""
+    import mlflow
+
+    signature = mlflow.models.get_model_info(model_uri).signature
+    names = signature.outputs.input_names() if signature and signature.outputs else []
+    labels = [n.removeprefix("prob_") for n in names if n.startswith("prob_")]
+    if "label" not in names or not labels:
+        raise ValueError(f"model {model_uri!r} has no stance output signature "
+                         f"(label + prob_<label> columns); got outputs {names}")
+    return labels
+
+
+def _check_columns(columns: list[str], text_col: str) -> None:
+    if text_col not in columns:
+        raise ValueError(f"text_col {text_col!r} is not a column of the DataFrame {columns}")
+    taken = [c for c in columns if c == _LABEL_COL or c.startswith(_PROB_PREFIX) or c == _RESULT]
+    if taken:
+        raise ValueError(f"the DataFrame already has output column(s) {taken}; "
+                         "rename or drop them first")
