@@ -1,10 +1,13 @@
-"""Shared fixtures: a tiny randomly initialised BERT and a tiny, learnable dataset."""
+"""Shared fixtures: a tiny randomly initialised BERT, a tiny, learnable dataset, and a temporary
+MLflow store holding one smoke training run with the real MiniLM (shared by the slow tests)."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 
 from stance.labels import LABELS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Each label has its own cue words; the filler words are shared, so the model must find the cues.
 CUES = {
@@ -75,3 +80,30 @@ def tiny_data(tmp_path) -> Path:
     for split, n, seed in (("train", 20, 1), ("validation", 6, 2), ("test", 6, 3)):
         write_jsonl(folder / f"{split}.jsonl", tiny_records(n, seed, split))
     return folder
+
+
+def store_uri(store: Path) -> str:
+    """The tracking URI of the sqlite store inside the folder `store`."""
+    return f"sqlite:///{store}/mlflow.db"
+
+
+def train_into(store: Path, config: str, *overrides: str) -> None:
+    """Train `config` the way `make train` does, in a subprocess, into the temporary store:
+    tracking in `store`/mlflow.db, artifacts under `store`/artifacts, models under `store`/models."""
+    env = os.environ | {"MLFLOW_TRACKING_URI": store_uri(store), "HF_HUB_OFFLINE": "1"}
+    sets = [f"output_dir={store}/models", f"tracking.artifact_location={store}/artifacts",
+            *overrides]
+    command = [sys.executable, "-m", "training.train", "--config", config]
+    for item in sets:
+        command += ["--set", item]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory) -> Path:
+    """A temporary store with the smoke config trained once (real MiniLM) as run `smoke` in
+    experiment `stance-smoke`. Session-scoped because training is the slow part; other modules
+    may add runs of their own, so look runs up by name."""
+    store = tmp_path_factory.mktemp("e2e")
+    train_into(store, "configs/smoke.yaml", "run_name=smoke")
+    return store

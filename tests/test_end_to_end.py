@@ -11,24 +11,19 @@ import mlflow
 import pytest
 
 from stance import LABELS, StanceClassifier
+from tests.conftest import store_uri
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    uri = f"sqlite:///{tmp}/mlflow.db"
-    env = os.environ | {"MLFLOW_TRACKING_URI": uri, "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml",
-         "--set", f"output_dir={tmp}/models", "--set", "run_name=smoke",
-         "--set", f"tracking.artifact_location={tmp}/artifacts"],
-        cwd=ROOT, env=env, check=True, timeout=900)
+def smoke_run(smoke_store):
+    uri = store_uri(smoke_store)
     mlflow.set_tracking_uri(uri)
-    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
-    return tmp, uri, run
+    # by name: the store is shared, and the UI test adds a baseline run to the same experiment
+    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list",
+                                filter_string="attributes.run_name = 'smoke'")
+    return smoke_store, uri, run
 
 
 def test_run_has_params_metrics_and_artifacts(smoke_run):
@@ -42,16 +37,18 @@ def test_run_has_params_metrics_and_artifacts(smoke_run):
     assert run.data.tags["data_version"] and run.data.tags["git_commit"]
     client = mlflow.MlflowClient()
     evals = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "eval")}
-    assert {"test_confusion.png", "test_classification_report.txt", "test_errors.json"} <= evals
+    assert {"test_confusion.png", "test_report.txt", "test_errors.json", "test_reliability.png",
+            "test_slices.json"} <= evals
     contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
     assert {"train", "validation", "test"} <= contexts
 
 
 def test_logged_model_is_about_the_size_of_the_weights(smoke_run):
-    tmp, _, _ = smoke_run
+    tmp, _, run = smoke_run
     weights = (tmp / "models/smoke/model.safetensors").stat().st_size
-    logged = sum(p.stat().st_size for p in (tmp / "artifacts").rglob("*") if p.is_file()
-                 and "models" in p.parts)
+    (output,) = run.outputs.model_outputs
+    logged = sum(p.stat().st_size for p in (tmp / "artifacts/models" / output.model_id).rglob("*")
+                 if p.is_file())
     assert weights <= logged < weights * 1.1
     assert not list((tmp / "artifacts").rglob("*.pkl"))
 
