@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny randomly initialised BERT and a tiny, learnable dataset."""
+"""Shared fixtures: a tiny randomly initialised BERT, a tiny, learnable dataset, and a temporary
+MLflow store holding one smoke training run with the real MiniLM (shared by the slow tests)."""
 
 from __future__ import annotations
 
@@ -81,23 +82,38 @@ def tiny_data(tmp_path) -> Path:
     return folder
 
 
+def store_uri(store: Path) -> str:
+    """The tracking URI of the sqlite store inside the folder `store`."""
+    return f"sqlite:///{store}/mlflow.db"
+
+
+def train_into(store: Path, config: str, *overrides: str) -> None:
+    """Train `config` the way `make train` does, in a subprocess, into the temporary store:
+    tracking in `store`/mlflow.db, artifacts under `store`/artifacts, models under `store`/models."""
+    env = os.environ | {"MLFLOW_TRACKING_URI": store_uri(store), "HF_HUB_OFFLINE": "1"}
+    sets = [f"output_dir={store}/models", f"tracking.artifact_location={store}/artifacts",
+            *overrides]
+    command = [sys.executable, "-m", "training.train", "--config", config]
+    for item in sets:
+        command += ["--set", item]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=900)
+
+
 @pytest.fixture(scope="session")
 def smoke_store(tmp_path_factory) -> tuple[Path, str, object]:
-    """The smoke config trained once with the real MiniLM into a temporary MLflow store and
-    registered as `stance-classifier@champion`: `(folder, tracking_uri, run)`."""
+    """The smoke config trained once (real MiniLM) into a temporary store as run `smoke` of
+    experiment `stance-smoke`, registered as `stance-classifier@champion`:
+    `(folder, tracking_uri, run)`. Session-scoped because training is the slow part; other
+    tests may add runs of their own (the UI test adds a baseline), so runs are looked up by name.
+    """
     import mlflow
 
-    tmp = tmp_path_factory.mktemp("smoke")
-    uri = f"sqlite:///{tmp}/mlflow.db"
-    env = os.environ | {"MLFLOW_TRACKING_URI": uri, "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml",
-         "--set", f"output_dir={tmp}/models", "--set", "run_name=smoke",
-         "--set", f"tracking.artifact_location={tmp}/artifacts"],
-        cwd=ROOT, env=env, check=True, timeout=900)
-    mlflow.set_tracking_uri(uri)
-    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
-    return tmp, uri, run
+    store = tmp_path_factory.mktemp("smoke")
+    train_into(store, "configs/smoke.yaml", "run_name=smoke")
+    mlflow.set_tracking_uri(store_uri(store))
+    (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list",
+                                filter_string="attributes.run_name = 'smoke'")
+    return store, store_uri(store), run
 
 
 @pytest.fixture

@@ -26,16 +26,18 @@ def test_run_has_params_metrics_and_artifacts(smoke_run):
     assert run.data.tags["data_version"] and run.data.tags["git_commit"]
     client = mlflow.MlflowClient()
     evals = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "eval")}
-    assert {"test_confusion.png", "test_classification_report.txt", "test_errors.json"} <= evals
+    assert {"test_confusion.png", "test_report.txt", "test_errors.json", "test_reliability.png",
+            "test_slices.json"} <= evals
     contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
     assert {"train", "validation", "test"} <= contexts
 
 
 def test_logged_model_is_about_the_size_of_the_weights(smoke_run):
-    tmp, _, _ = smoke_run
+    tmp, _, run = smoke_run
     weights = (tmp / "models/smoke/model.safetensors").stat().st_size
-    logged = sum(p.stat().st_size for p in (tmp / "artifacts").rglob("*") if p.is_file()
-                 and "models" in p.parts)
+    (output,) = run.outputs.model_outputs
+    logged = sum(p.stat().st_size for p in (tmp / "artifacts/models" / output.model_id).rglob("*")
+                 if p.is_file())
     assert weights <= logged < weights * 1.1
     assert not list((tmp / "artifacts").rglob("*.pkl"))
 
