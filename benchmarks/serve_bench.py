@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.helpers, shared with the serving test
 
-from tests.helpers import data_passages, model_server, post_records
+from tests.helpers import data_passages, model_server, post_records  # noqa: E402
 
 
 def load() -> str:

@@ -49,7 +49,8 @@ def test_champion_loads_and_predicts(smoke_run):
     pyfunc = mlflow.pyfunc.load_model("models:/stance-classifier@champion")
     import pandas as pd
 
-    frame = pyfunc.predict(pd.DataFrame({"text": ["Interceptors in Poland are aimed at Iran, not at Russia."]}))
+    text = "Interceptors in Poland are aimed at Iran, not at Russia."
+    frame = pyfunc.predict(pd.DataFrame({"text": [text]}))
     assert list(frame.columns) == ["label"] + [f"prob_{x}" for x in LABELS]
     assert frame["label"][0] == pred.label
     assert frame[f"prob_{pred.label}"][0] == pytest.approx(pred.scores[pred.label], abs=1e-6)

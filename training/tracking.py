@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import mlflow
-import numpy as np
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
