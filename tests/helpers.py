@@ -50,29 +50,31 @@ def model_server(model_uri: str, tracking_uri: str, log_path: Path, workers: int
                                 start_new_session=True)
         try:
             url = f"http://{HOST}:{port}"
-            _wait_until_up(url, proc, log_path, startup_timeout)
+            wait_until_up(url, proc, log_path, startup_timeout)
             yield url
         finally:
-            _stop(proc)
+            stop_server(proc)
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float,
+                  probe: str = "/ping") -> None:
+    """Poll `url + probe` until it answers 200; fail early, with the log, if `proc` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"model server exited with {proc.returncode}:\n"
+            raise RuntimeError(f"server exited with {proc.returncode}:\n"
                                f"{log_path.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}{probe}", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.5)
-    raise RuntimeError(f"model server not up after {timeout:.0f}s:\n"
+    raise RuntimeError(f"server not up after {timeout:.0f}s:\n"
                        f"{log_path.read_text()[-3000:]}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> None:
     """SIGTERM the server's process group (uvicorn included), SIGKILL if it lingers."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):

@@ -2,7 +2,6 @@
 and nothing is written while failing."""
 
 import json
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from stance import StanceClassifier
 from stance.cli import main as cli
 from stance.data import DataError, load_splits
 from training.config import load_config
+from tests.helpers import free_port
 from training.train import train
 
 GOOD = {"id": "x-1", "text": "moscow signed", "label": "neutral", "topic": "inf_treaty",
@@ -52,12 +52,6 @@ class Env:
         self.clf.model.save_pretrained(folder)
         self.clf.tokenizer.save_pretrained(folder)
         return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _mlflow_uri(env: Env, tracking: str, uri: str):
@@ -142,7 +136,7 @@ CASES = [
         e, f"sqlite:///{e.tmp}/m.db", "models:/no-such-model@champion"), ValueError,
      "models:/no-such-model@champion"),
     ("unreachable tracking server", lambda e: _mlflow_uri(
-        e, f"http://127.0.0.1:{_free_port()}", "models:/stance-classifier@champion"),
+        e, f"http://127.0.0.1:{free_port()}", "models:/stance-classifier@champion"),
      ValueError, "could not load MLflow model 'models:/stance-classifier@champion'"),
     # CLI: one line on stderr, exit code 1 (checked further in test_cli_errors_are_one_line)
     ("cli unknown model", lambda e: _cli_fails(["predict", "--model", str(e.tmp / "x"), "hi"]),

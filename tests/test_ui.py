@@ -9,17 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, store_uri, train_into
+from tests.helpers import free_port, stop_server, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -54,26 +51,6 @@ def ui_store(store) -> dict:
     return {"experiment_id": experiment.experiment_id, "runs": runs}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"mlflow server exited ({server.returncode}):\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"mlflow server not healthy after {timeout}s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server_process(store, request) -> tuple[str, subprocess.Popen, Path]:
     """`mlflow server` over the store on a free loopback port, started without waiting for it,
@@ -89,7 +66,7 @@ def server_process(store, request) -> tuple[str, subprocess.Popen, Path]:
         # its own process group: the server runs uvicorn as a child, which must stop with it
         server = subprocess.Popen(command, cwd=store, env=env, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
-    request.addfinalizer(lambda: stop(server))
+    request.addfinalizer(lambda: stop_server(server))
     return f"http://127.0.0.1:{port}", server, log
 
 
@@ -97,18 +74,8 @@ def server_process(store, request) -> tuple[str, subprocess.Popen, Path]:
 def mlflow_server(server_process, ui_store) -> str:
     """The server's base URL, once it answers /health (and the baseline run is in the store)."""
     url, server, log = server_process
-    wait_healthy(url, server, log)
+    wait_until_up(url, server, log, timeout=120, probe="/health")
     return url
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 @pytest.fixture(scope="module")
