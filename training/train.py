@@ -75,10 +75,10 @@ def save_atomically(clf: StanceClassifier, target: Path) -> Path:
     return target
 
 
-def check_base_model(config: Config) -> str | None:
+def check_base_model(config: Config) -> None:
     """Resolve the encoder and check `model.max_length` against it, before anything is loaded."""
     if config.model.family == "tfidf":
-        return None
+        return
     base = resolve_base_model(config.model.base)
     config_file = Path(base) / "config.json"
     if config_file.is_file():
@@ -86,7 +86,6 @@ def check_base_model(config: Config) -> str | None:
         if limit and config.model.max_length > limit:
             raise ValueError(f"config key 'model.max_length' is {config.model.max_length}, above "
                              f"the {limit} positions of base model {config.model.base!r}")
-    return base
 
 
 def fit_transformer(config: Config, splits, checkpoint: Path, resume: bool) -> StanceClassifier:
