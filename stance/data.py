@@ -84,13 +84,19 @@ def _record_problems(record: dict) -> list[str]:
     return problems
 
 
-def read_splits(path: str | Path = "data") -> dict[str, list[dict]]:
-    """Validated records per split; raises `DataError` listing every problem at once."""
+def check_splits(path: str | Path = "data") -> tuple[dict[str, list[dict]], list[str]]:
+    """The records that parsed, per split, and every problem found, in records and across them."""
     from stance.datacheck import cross_record_problems
 
     problems: list[str] = []
     splits = {name: read_records(file, problems) for name, file in split_files(path).items()}
     problems.extend(cross_record_problems(splits))
+    return splits, problems
+
+
+def read_splits(path: str | Path = "data") -> dict[str, list[dict]]:
+    """Validated records per split; raises `DataError` listing every problem at once."""
+    splits, problems = check_splits(path)
     if problems:
         raise DataError(problems)
     return splits

@@ -120,15 +120,12 @@ def statistics_of(splits: dict[str, list[dict]]) -> dict:
 
 def check_data(path: str | Path = "data") -> CheckResult:
     """Every problem in the data under `path`, and its statistics when it could be read."""
-    from stance.data import DataError, read_records, split_files
+    from stance.data import DataError, check_splits
 
-    problems: list[str] = []
     try:
-        files = split_files(path)
-    except DataError as exc:
+        splits, problems = check_splits(path)
+    except DataError as exc:  # no folder, or a split file missing
         return CheckResult(problems=exc.problems)
-    splits = {name: read_records(file, problems) for name, file in files.items()}
-    problems.extend(cross_record_problems(splits))
     n = sum(len(rs) for rs in splits.values())
     return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
 

@@ -162,7 +162,10 @@ class StanceClassifier:
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Raw (untempered) logits per passage, windows already aggregated."""
-        texts = check_texts(texts)
+        return self._logits(check_texts(texts), batch_size)
+
+    def _logits(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """`logits` for passages already checked and cleaned."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not texts:
@@ -201,15 +204,14 @@ class StanceClassifier:
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
         cleaned = check_texts(texts)
-        proba = self.predict_proba(cleaned, batch_size)
+        proba = softmax(self._logits(cleaned, batch_size), self.temperature)
         evidence = self._evidence(cleaned, proba, batch_size) if explain else [()] * len(cleaned)
         preds = []
         for text, row, ev in zip(cleaned, proba, evidence):
             top = int(row.argmax())
             abstain = min_confidence is not None and float(row[top]) < min_confidence
             preds.append(Prediction(
-                label=None if abstain else self._labels[top],
-                scores={label: float(p) for label, p in zip(self._labels, row)},
+                label=None if abstain else self._labels[top], scores=self._scores(row),
                 abstained=abstain, flags=language_flags(text), evidence=ev))
         return preds
 
@@ -217,7 +219,8 @@ class StanceClassifier:
                   batch_size: int) -> list[tuple[Evidence, ...]]:
         """Each passage's sentences scored alone, most supportive of the passage label first."""
         sentences = [split_sentences(t) or [t] for t in texts]
-        sentence_proba = self.predict_proba([s for group in sentences for s in group], batch_size)
+        flat = [s for group in sentences for s in group]
+        sentence_proba = softmax(self._logits(flat, batch_size), self.temperature)
         out, start = [], 0
         for group, row in zip(sentences, proba):
             top = int(row.argmax())
@@ -226,9 +229,12 @@ class StanceClassifier:
             order = np.argsort(-rows[:, top], kind="stable")
             out.append(tuple(
                 Evidence(text=group[i], label=self._labels[int(rows[i].argmax())],
-                         scores={lab: float(p) for lab, p in zip(self._labels, rows[i])})
+                         scores=self._scores(rows[i]))
                 for i in order))
         return out
+
+    def _scores(self, row: np.ndarray) -> dict[str, float]:
+        return {label: float(p) for label, p in zip(self._labels, row)}
 
 
 def _labels_of(config) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import mlflow
+import numpy as np
 from accelerate import PartialState
 from transformers import set_seed
 
@@ -88,33 +89,41 @@ def check_base_model(config: Config) -> None:
                              f"the {limit} positions of base model {config.model.base!r}")
 
 
-def fit_transformer(config: Config, splits, checkpoint: Path, resume: bool) -> StanceClassifier:
-    """Fine-tune the encoder, then fit a temperature on validation (logging ECE before/after)."""
-    base = resolve_base_model(config.model.base)
-    clf = StanceClassifier.from_base(base, config.model.max_length, config.training.device)
-    trainer = Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint,
-                      on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
-    trainer.fit(splits["train"], splits["validation"], resume=resume)
-    if config.training.calibrate:
-        batch = config.training.eval_batch_size
-        logits = {s: clf.logits(splits[s]["text"], batch) for s in EVAL_SPLITS if s in splits}
-        clf.temperature = fit_temperature(logits["validation"], splits["validation"]["label"])
-        mlflow.log_metric("temperature", clf.temperature)
-        mlflow.log_metrics({f"{s}_ece_uncalibrated": expected_calibration_error(
-            splits[s]["label"], softmax(z)) for s, z in logits.items()})
+def fine_tune(config: Config, splits, checkpoint: Path | None, resume: bool,
+              on_epoch_end=None) -> StanceClassifier:
+    """A new classification head on the base encoder, fine-tuned (in every process of a launch)."""
+    clf = StanceClassifier.from_base(resolve_base_model(config.model.base),
+                                     config.model.max_length, config.training.device)
+    Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint,
+            on_epoch_end=on_epoch_end).fit(splits["train"], splits["validation"], resume=resume)
     return clf
 
 
-def evaluate_and_log(model, splits) -> dict[str, float]:
-    """The full report for every evaluation split, logged under `eval/`; returns the metrics.
+def split_probabilities(model, splits, config: Config) -> dict[str, np.ndarray]:
+    """Probabilities for every evaluation split, one forward pass each.
 
-    `model` is a StanceClassifier or a scikit-learn pipeline: both map texts to probabilities
-    with columns in LABELS order.
+    `model` is a StanceClassifier or a scikit-learn pipeline (columns in LABELS order). For the
+    transformer, the temperature is first fitted on the validation logits, and the calibration
+    error before it is logged (`*_ece_uncalibrated`).
     """
+    names = [s for s in EVAL_SPLITS if s in splits]
+    if not isinstance(model, StanceClassifier):
+        return {s: model.predict_proba(splits[s]["text"]) for s in names}
+    batch = config.training.eval_batch_size
+    logits = {s: model.logits(splits[s]["text"], batch) for s in names}
+    if config.training.calibrate:
+        model.temperature = fit_temperature(logits["validation"], splits["validation"]["label"])
+        mlflow.log_metric("temperature", model.temperature)
+        mlflow.log_metrics({f"{s}_ece_uncalibrated": expected_calibration_error(
+            splits[s]["label"], softmax(z)) for s, z in logits.items()})
+    return {s: softmax(z, model.temperature) for s, z in logits.items()}
+
+
+def evaluate_and_log(probas: dict[str, np.ndarray], splits) -> dict[str, float]:
+    """The full report for every evaluation split, logged under `eval/`; returns the metrics."""
     metrics: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in (s for s in EVAL_SPLITS if s in splits):
-            proba = model.predict_proba(splits[name]["text"])
+        for name, proba in probas.items():
             report = evaluate_split(name, splits[name].to_dict(), proba, list(LABELS), tmp)
             log_report(report)
             logger.info("\n%s", report.text)
@@ -193,11 +202,8 @@ def _follow(config: Config, splits, resume: dict | None) -> str:
     part in the training steps; the main process tracks, evaluates and saves."""
     if config.model.family != "transformer":
         return ""
-    clf = StanceClassifier.from_base(resolve_base_model(config.model.base),
-                                     config.model.max_length, config.training.device)
     checkpoint = checkpoint_root(config, resume["run_name"]) / "last" if resume else None
-    Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint).fit(
-        splits["train"], splits["validation"], resume=resume is not None)
+    fine_tune(config, splits, checkpoint, resume is not None)
     return ""
 
 
@@ -215,11 +221,12 @@ def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
 def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resume: bool) -> None:
     started = time.perf_counter()
     if config.model.family == "transformer":
-        model = fit_transformer(config, splits, checkpoint, resume)
+        model = fine_tune(config, splits, checkpoint, resume,
+                          on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
     else:
         model = baselines.fit_baseline(config, splits["train"])
     mlflow.log_metric("train_seconds", time.perf_counter() - started)
-    metrics = evaluate_and_log(model, splits)
+    metrics = evaluate_and_log(split_probabilities(model, splits, config), splits)
     behaviour = tracking.log_behaviour(model.predict_proba,
                                        Path(config.data.path) / "behaviour.jsonl")
     if config.model.family == "transformer":
