@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+from stance.bert import ModelConfig, load_model
 from stance.inference import (
     aggregate_windows,
     check_texts,
@@ -25,6 +25,7 @@ from stance.inference import (
     token_budget_batches,
 )
 from stance.labels import LABELS
+from stance.tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,9 @@ class StanceClassifier:
         cls, base_path: str, max_length: int = _DEFAULT_MAX_LENGTH, device: str = "auto"
     ) -> StanceClassifier:
         """A fresh, untrained classification head on a pretrained encoder (for training)."""
+        # Training needs transformers' trainable models; inference loads without them.
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
         model = AutoModelForSequenceClassification.from_pretrained(
             base_path,
             num_labels=len(LABELS),
@@ -131,7 +135,10 @@ class StanceClassifier:
         """Load a saved folder, or an MLflow URI (`models:/name@alias`, `runs:/<id>/model`).
 
         `backend="onnx"` loads a folder written by `stance export --onnx` (`model.onnx`) into
-        ONNX Runtime, on the CPU; it needs the `onnx` extra.
+        ONNX Runtime, on the CPU; it needs the `onnx` extra. A BERT classifier is run by
+        `stance.bert` and tokenized by `stance.tokenizer`, so loading does not import
+        `transformers` (its import alone takes about 2.5 s on 2 cores); other models load
+        through it.
         """
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {list(_BACKENDS)}, got {backend!r}")
@@ -140,15 +147,15 @@ class StanceClassifier:
             path_or_uri = _download_from_mlflow(path_or_uri)
         folder = Path(path_or_uri)
         _check_model_folder(folder, _BACKENDS[backend])
+        config = ModelConfig.from_folder(folder)
         if backend == "onnx":
             from stance.onnx_backend import OnnxRunner
 
-            model = OnnxRunner(folder / _BACKENDS[backend], AutoConfig.from_pretrained(folder))
+            model = OnnxRunner(folder / _BACKENDS[backend], config)
             device = "cpu" if device == "auto" else device
         else:
-            model = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        return cls(model, tokenizer, device=device)
+            model = load_model(folder, config)
+        return cls(model, load_tokenizer(folder), device=device)
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write a plain folder: config.json (labels, max length, temperature),

@@ -52,7 +52,7 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with random weights and a 30-word vocabulary, saved as a folder."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+    from transformers import BertConfig, BertForSequenceClassification
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
@@ -61,8 +61,15 @@ def tiny_model_dir(tmp_path_factory) -> Path:
                         num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
                         label2id={label: i for i, label in enumerate(LABELS)})
     BertForSequenceClassification(config).save_pretrained(folder)
-    BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)}).save_pretrained(folder)
+    write_vocab_tokenizer(folder)
     return folder
+
+
+def write_vocab_tokenizer(folder: Path) -> None:
+    """Save a word-piece tokenizer over `VOCAB` into `folder`."""
+    from transformers import BertTokenizer
+
+    BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)}).save_pretrained(folder)
 
 
 @pytest.fixture

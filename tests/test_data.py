@@ -111,3 +111,18 @@ def test_committed_data_meets_the_dataset_quotas():
     assert len(stats["topic"]) >= 15 and max(stats["topic"].values()) / total <= 0.12
     assert len(stats["register"]) >= 8
     assert 1 - stats["hard_case"]["(none)"] / total >= 0.25
+
+
+def test_passages_added_to_train_keep_the_stored_assignment(tiny_data, tmp_path):
+    from training.make_splits import main
+
+    before = {s: (tiny_data / f"{s}.jsonl").read_text() for s in ("validation", "test")}
+    new = write_jsonl(tmp_path / "new.jsonl", tiny_records(2, 7, "new"))
+    main(["--add-to-train", str(new), "--out", str(tiny_data)])
+    assert len(load_splits(tiny_data)["train"]) == 60 + 6
+    assert {s: (tiny_data / f"{s}.jsonl").read_text() for s in before} == before
+    # A new passage whose group already lives in test would straddle two splits.
+    test_group = json.loads(before["test"].splitlines()[0])["group"]
+    clash = write_jsonl(tmp_path / "clash.jsonl", [tiny_records(1, 8, "c")[0] | {"group": test_group}])
+    with pytest.raises(DataError, match=f"group {test_group} .* already in split test"):
+        main(["--add-to-train", str(clash), "--out", str(tiny_data)])

@@ -3,6 +3,10 @@ split files. Run once when passages are added; the assignment is then stored in 
 loading never recomputes it.
 
     python -m training.make_splits --pool data/*.jsonl --challenge extra_hard.jsonl --out data
+
+Passages written later for training only are added without moving any stored passage:
+
+    python -m training.make_splits --add-to-train round2/*.jsonl --out data
 """
 
 from __future__ import annotations
@@ -56,13 +60,36 @@ def read_all(files: list[str]) -> list[dict]:
     return records
 
 
+def add_to_train(files: list[str], out: Path) -> list[dict]:
+    """Append new passages to `train.jsonl`; their groups must not exist in any stored split."""
+    new = read_all(files)
+    stored = {s: read_all([str(out / f"{s}.jsonl")]) for s in (*RATIOS, "challenge")
+              if s == "train" or (out / f"{s}.jsonl").is_file()}
+    taken = {r["group"]: s for s, records in stored.items() for r in records}
+    clashes = sorted({r["group"] for r in new if taken.get(r["group"], "train") != "train"})
+    if clashes:
+        raise DataError([f"group {g} of a new passage is already in split {taken[g]}"
+                         for g in clashes])
+    train = stored["train"] + new
+    write_split(train, out / "train.jsonl")
+    return train
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pool", nargs="+", required=True, help="JSONL files to split")
+    parser.add_argument("--pool", nargs="+", help="JSONL files to split")
+    parser.add_argument("--add-to-train", nargs="+", default=[], metavar="FILE",
+                        help="append these passages to the stored train split instead")
     parser.add_argument("--challenge", nargs="*", default=[], help="JSONL files kept apart")
     parser.add_argument("--out", default="data")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
+    if bool(args.pool) == bool(args.add_to_train):
+        parser.error("give either --pool or --add-to-train")
+    if args.add_to_train:
+        train = add_to_train(args.add_to_train, Path(args.out))
+        print("train", len(train), dict(Counter(r["label"] for r in train)))
+        return
     pool = read_all(args.pool)
     challenge = read_all(args.challenge)
     out = Path(args.out)
