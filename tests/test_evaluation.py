@@ -7,6 +7,7 @@ from stance.evaluation import (
     bootstrap_f1_interval,
     expected_calibration_error,
     fit_temperature,
+    paired_f1_difference,
     sliced_metrics,
 )
 from stance.inference import softmax
@@ -95,3 +96,13 @@ def test_behaviour_suite_judges_each_type():
     results = {r.id: r.passed for r in run_suite(cases, fake_proba)}
     assert results == {"i": False, "d": True, "n": True, "q": False}
     assert pass_rates(run_suite(cases, fake_proba))["all"] == 0.5
+
+
+def test_paired_difference_of_identical_models_is_exactly_zero():
+    rng = np.random.default_rng(0)
+    y, pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    assert paired_f1_difference(y, pred, pred, 3) == (0.0, 0.0, 0.0)
+    diff, low, high = paired_f1_difference(y, y, pred, 3)
+    assert 0 < low <= diff <= high  # perfect against random: clearly better
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_f1_difference(y, pred[:10], pred, 3)

@@ -119,6 +119,27 @@ def test_champion_moves_only_to_a_better_model(tiny_model_dir, tiny_data, tmp_pa
     assert len(client.search_model_versions("name='stance-classifier'")) == 2
 
 
+def test_paired_comparison_rebuilds_each_runs_scores(tiny_model_dir, tiny_data, tmp_path):
+    from training.compare import find_run, paired_table
+
+    args = lambda name, *x: ["--config", "configs/smoke.yaml",  # noqa: E731
+                             *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *x)]
+    main(args("good", "training.epochs=15"))
+    main(args("worse", "training.epochs=1", "training.learning_rate=1e-6"))
+    good, worse = (find_run(name, "stance-smoke") for name in ("good", "worse"))
+    table = paired_table(good, worse, str(tiny_data), ["validation", "test"]).set_index("split")
+    for split in ("validation", "test"):
+        row = table.loc[split]
+        # Predictions rebuilt from the logged errors give back the logged scores.
+        assert row.f1_a == pytest.approx(good.data.metrics[f"{split}_f1_macro"], abs=1e-4)
+        assert row.f1_b == pytest.approx(worse.data.metrics[f"{split}_f1_macro"], abs=1e-4)
+        assert row.ci_low <= row.a_minus_b <= row.ci_high
+    assert table.loc["test", "a_clearly_better"]
+    reverse = paired_table(worse, good, str(tiny_data), ["test"]).iloc[0]
+    assert reverse.a_minus_b == pytest.approx(-table.loc["test", "a_minus_b"], abs=1e-4)
+    assert not reverse.a_clearly_better
+
+
 def test_sweep_runs_children_under_a_parent(tiny_model_dir, tiny_data, tmp_path):
     from training.compare import runs_table
     from training.sweep import run_sweep
