@@ -15,6 +15,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from stance.data import data_version, read_splits
 from stance.evaluation import macro_f1, paired_f1_difference
@@ -59,7 +60,7 @@ def find_run(name_or_id: str, experiment: str):
         return runs[0]
     try:
         return mlflow.get_run(name_or_id)
-    except mlflow.exceptions.MlflowException as exc:
+    except MlflowException as exc:
         raise ValueError(f"no run named {name_or_id!r} in experiment {experiment!r}, "
                          f"and no run with that id") from exc
 
@@ -85,6 +86,9 @@ def paired_table(run_a, run_b, data: str, splits: list[str]) -> pd.DataFrame:
                              f"{run.data.tags.get('data_version')!r}, but {data!r} is "
                              f"{version!r}: the passages would not match")
     records = read_splits(data)
+    missing = [split for split in splits if split not in records]
+    if missing:
+        raise ValueError(f"splits {missing} are not in {data!r} (it has {sorted(records)})")
     rows = []
     for split in splits:
         y = np.array([LABELS.index(r["label"]) for r in records[split]])
