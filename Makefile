@@ -55,8 +55,7 @@ serve: setup
 predict: setup
 	$(VENV)/bin/stance predict $(ARGS)
 
-# Speed, memory, cold start and ONNX agreement; MODEL defaults to the newest folder under models/.
-MODEL ?=
+# Speed, memory, cold start and ONNX agreement of MODEL (a folder or an MLflow model URI).
 bench: setup
 	$(PY) benchmarks/bench.py $(MODEL) $(ARGS)
 

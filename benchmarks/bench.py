@@ -67,6 +67,19 @@ def latest_model(models: Path = ROOT / "models") -> Path:
     return max(folders, key=lambda p: p.stat().st_mtime)
 
 
+def model_folder(model: str | None, tmp: Path) -> Path:
+    """The folder to measure: `model` itself, an MLflow model URI saved into `tmp` (the pipeline
+    needs a folder), or the newest folder under models/."""
+    if not model:
+        return latest_model()
+    if model.startswith(("models:/", "runs:/")):
+        from stance import StanceClassifier
+
+        StanceClassifier.from_pretrained(model, device="cpu").save_pretrained(tmp / "model")
+        return tmp / "model"
+    return Path(model)
+
+
 # ---------------------------------------------------------------- one backend, in its own process
 
 def load_backend(backend: str, folder: str):
@@ -117,16 +130,27 @@ def fed_lengths(backend: str, run, folder: str, texts: list[str], long: bool) ->
     return {"lengths": lengths, "padded": sum(len(b) * lengths[b[0]] for b in batches)}
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not `ru_maxrss`: Linux carries it over from the parent
+    through fork and exec, so a worker would report at least the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(backend: str, folder: str, inputs: Path, reps: int) -> None:
     data = json.loads(inputs.read_text())
     run = load_backend(backend, folder)
     run(data["short"][:8]), run(data["long"][:1], long=True)  # warm-up
     out = {}
     out["short_s"], (out["labels"], out["proba"]) = best_time(lambda: run(data["short"]), reps)
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mb"] = peak_rss_mb()
     out["long_s"], (out["long_labels"], out["long_proba"]) = best_time(
         lambda: run(data["long"], long=True), reps)
-    out["rss_long_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_long_mb"] = peak_rss_mb()
     out["fed"] = {kind: fed_lengths(backend, run, folder, data[kind], kind == "long")
                   for kind in ("short", "long")}
     print(json.dumps(out))
@@ -197,7 +221,8 @@ def agreement(ref: dict, other: dict, kind: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", help="model folder (default: newest under models/)")
+    parser.add_argument("model", nargs="?",
+                        help="model folder or MLflow model URI (default: newest under models/)")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "test.jsonl")
     parser.add_argument("--articles", type=int, default=12, help="number of long articles")
     parser.add_argument("--reps", type=int, default=3, help="timed passes per backend process")
@@ -207,10 +232,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker[0], args.worker[1], Path(args.worker[2]), args.reps)
-    model = Path(args.model) if args.model else latest_model()
     texts, gold = read_split(args.data)
     long = build_articles(texts, args.articles)
     with tempfile.TemporaryDirectory(prefix="stance-bench-") as tmp:
+        model = model_folder(args.model, Path(tmp))
+        config = json.loads((model / "config.json").read_text())
         folders = {"pipeline": str(model), "torch": str(model)}
         for name, extra in (("onnx-fp32", []), ("onnx-int8", ["--int8"])):
             folders[name] = str(Path(tmp) / name)
@@ -230,18 +256,18 @@ def main() -> None:
                     new["long_s"] = min(new["long_s"], old["long_s"])
                 results[b] = new
         cold = {b: cold_start(b, folders[b], texts[0]) for b in BACKENDS}
-    config = json.loads((model / "config.json").read_text())
-    report(results, cold, (rate, threads), config, texts, gold, long, model)
+        report(results, cold, (rate, threads), config, texts, gold, long, args.model or model,
+               model)
 
 
-def report(results, cold, machine, config, texts, gold, long, model) -> None:
+def report(results, cold, machine, config, texts, gold, long, name, model) -> None:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model)
     n_tokens = {"short": sum(map(len, tok(texts)["input_ids"])),
                 "long": sum(map(len, tok(long)["input_ids"]))}
     base = results["pipeline"]
-    print(f"\nmodel {model}: {len(texts)} test passages ({n_tokens['short']} tokens), "
+    print(f"\nmodel {name}: {len(texts)} test passages ({n_tokens['short']} tokens), "
           f"{len(long)} long articles ({n_tokens['long']} tokens, "
           f"{min(len(t.split()) for t in long)}-{max(len(t.split()) for t in long)} words)")
     rate, threads = machine

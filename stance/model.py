@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 import yaml
 
-from stance.bert import ModelConfig, load_model
+from stance.bert import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, load_model
 from stance.inference import (
     aggregate_windows,
     check_texts,
@@ -32,7 +31,7 @@ logger = logging.getLogger(__name__)
 _MLFLOW_SCHEMES = ("models:/", "runs:/")
 _DEFAULT_MAX_LENGTH = 256
 # The file each backend loads its weights from.
-_BACKENDS = {"torch": "model.safetensors", "onnx": "model.onnx"}
+_BACKENDS = {"torch": WEIGHTS_FILE, "onnx": "model.onnx"}
 
 
 @dataclass(frozen=True)
@@ -146,8 +145,7 @@ class StanceClassifier:
         if path_or_uri.startswith(_MLFLOW_SCHEMES):
             path_or_uri = _download_from_mlflow(path_or_uri)
         folder = Path(path_or_uri)
-        _check_model_folder(folder, _BACKENDS[backend])
-        config = ModelConfig.from_folder(folder)
+        config = _read_model_folder(folder, _BACKENDS[backend])
         if backend == "onnx":
             from stance.onnx_backend import OnnxRunner
 
@@ -254,19 +252,21 @@ def _labels_of(config) -> tuple[str, ...]:
     return labels
 
 
-def _check_model_folder(folder: Path, weights: str = "model.safetensors") -> None:
+def _read_model_folder(folder: Path, weights: str) -> ModelConfig:
+    """The config of a saved stance model, after checking the folder holds one."""
     if not folder.is_dir():
         raise ValueError(f"model path {str(folder)!r} is not a folder")
-    missing = [name for name in ("config.json", weights) if not (folder / name).is_file()]
+    missing = [name for name in (CONFIG_FILE, weights) if not (folder / name).is_file()]
     if missing:
         pickled = [p.name for p in folder.glob("*.bin")]
         hint = f" (found pickle weights {pickled}; only safetensors are loaded)" if pickled else ""
-        if (folder / "model.onnx").is_file() and weights != "model.onnx":
+        if (folder / _BACKENDS["onnx"]).is_file() and weights != _BACKENDS["onnx"]:
             hint = " (it holds model.onnx: load it with backend='onnx')"
         raise ValueError(f"model folder {str(folder)!r} is missing {missing}{hint}")
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    if "id2label" not in config:
-        raise ValueError(f"{folder / 'config.json'} has no id2label: not a stance model")
+    config = ModelConfig.from_folder(folder)
+    if not hasattr(config, "id2label"):
+        raise ValueError(f"{folder / CONFIG_FILE} has no id2label: not a stance model")
+    return config
 
 
 @contextlib.contextmanager
