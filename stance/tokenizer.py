@@ -33,6 +33,9 @@ class FastTokenizer:
         pad_id = tokenizer.token_to_id(pad_token)
         if pad_id is None:
             raise ValueError(f"pad token {pad_token!r} of {folder} is not in its vocabulary")
+        # A tokenizer.json may carry fixed-length padding (sentence-transformers folders pad to
+        # 128): windows must hold real tokens only, and `pad` adds the padding with its mask.
+        tokenizer.no_padding()
         self._tokenizer = tokenizer
         self.pad_token_id = pad_id
         self.folder = folder

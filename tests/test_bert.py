@@ -41,6 +41,24 @@ def test_windows_are_those_of_the_transformers_tokenizer(tiny_clf, tiny_model_di
     assert ours["overflow_to_sample_mapping"] == list(theirs["overflow_to_sample_mapping"])
 
 
+def test_padding_stored_in_tokenizer_json_is_ignored(tiny_model_dir, tmp_path):
+    from tokenizers import Tokenizer
+
+    from stance.tokenizer import FastTokenizer
+
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((tiny_model_dir / name).read_bytes())
+    padded = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    padded.enable_padding(length=24)  # as the sentence-transformers MiniLM folder ships it
+    padded.save(str(tmp_path / "tokenizer.json"))
+    ours = FastTokenizer.from_folder(tmp_path)(TEXTS, truncation=True, max_length=16, stride=4,
+                                               return_overflowing_tokens=True)
+    plain = FastTokenizer.from_folder(tiny_model_dir)(TEXTS, truncation=True, max_length=16,
+                                                      stride=4, return_overflowing_tokens=True)
+    assert ours == plain
+    assert len(ours["input_ids"][-1]) < 16  # the short last passage is not padded
+
+
 def test_saved_lean_model_opens_in_transformers(tiny_clf, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
