@@ -6,7 +6,7 @@ from stance import StanceClassifier
 from stance.data import load_splits
 from training.config import TrainingConfig, load_config
 from training.train import main
-from training.trainer import Trainer
+from training.trainer import LengthGroupedBatches, Trainer
 
 FAST = TrainingConfig(epochs=15, batch_size=8, learning_rate=3e-3, warmup_ratio=0.0, device="cpu")
 
@@ -43,6 +43,24 @@ def test_same_seed_same_result_other_seed_other_result(tiny_model_dir, tiny_data
     c = _fit(tiny_model_dir, tiny_data, seed=4)[0].predict_proba(texts)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
+
+
+def test_length_grouped_batches_cover_every_passage_with_little_padding():
+    import torch
+
+    lengths = np.random.default_rng(0).integers(5, 120, size=403).tolist()
+    batches = LengthGroupedBatches(lengths, 16, torch.Generator().manual_seed(0), chunk=10)
+    first, second = list(batches), list(batches)
+    assert len(first) == len(batches) == 26
+    assert sorted(i for b in first for i in b) == list(range(403))
+    assert max(len(b) for b in first) == 16
+    assert first != second  # a new order every epoch
+
+    def padding(epoch):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in epoch)
+
+    shuffled = np.random.default_rng(1).permutation(403).tolist()
+    assert padding(first) < padding([shuffled[i : i + 16] for i in range(0, 403, 16)]) / 4
 
 
 def test_entry_point_tracks_a_run(tiny_model_dir, tiny_data, tmp_path):

@@ -44,6 +44,7 @@ class TrainingConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
+    group_by_length: bool = True  # batch passages of similar length: less padding, faster epochs
     device: Literal["auto", "cpu", "cuda"] = "auto"
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     calibrate: bool = True  # fit a temperature on validation after training

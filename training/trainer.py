@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 
@@ -22,6 +22,36 @@ from training.config import TrainingConfig
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class LengthGroupedBatches(Sampler[list[int]]):
+    """Batches of passages of similar length, in a new random order every epoch.
+
+    Shuffle, sort each run of `chunk` batches' worth of passages by length, cut it into batches
+    and shuffle the batches: padding shrinks to a few tokens a batch, while no epoch repeats
+    the last one's order (the approach of transformers' `group_by_length`).
+
+    >>> batches = LengthGroupedBatches([5, 9, 2, 7, 3], 2, torch.Generator().manual_seed(0))
+    >>> sorted(sorted(b) for b in batches)  # neighbours in length share a batch
+    [[0, 4], [1, 3], [2]]
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, generator: torch.Generator,
+                 chunk: int = 50):
+        self.lengths, self.batch_size, self.generator = lengths, batch_size, generator
+        self.span = batch_size * chunk
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        batches = []
+        for start in range(0, len(order), self.span):
+            run = sorted(order[start : start + self.span], key=lambda i: -self.lengths[i])
+            batches += [run[i : i + self.batch_size] for i in range(0, len(run), self.batch_size)]
+        for k in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[k]
 
 
 class Trainer:
@@ -49,8 +79,13 @@ class Trainer:
             lambda batch: tok(batch["text"], truncation=True, max_length=self.clf.max_length),
             batched=True, remove_columns=columns,
         ).rename_column("label", "labels")
-        return DataLoader(encoded, batch_size=self.config.batch_size, shuffle=True,
-                          generator=self.generator, collate_fn=DataCollatorWithPadding(tok))
+        collate = DataCollatorWithPadding(tok)
+        if not self.config.group_by_length:
+            return DataLoader(encoded, batch_size=self.config.batch_size, shuffle=True,
+                              generator=self.generator, collate_fn=collate)
+        batches = LengthGroupedBatches([len(ids) for ids in encoded["input_ids"]],
+                                       self.config.batch_size, self.generator)
+        return DataLoader(encoded, batch_sampler=batches, collate_fn=collate)
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         # Biases and LayerNorm weights are not decayed, as in BERT's recipe.
