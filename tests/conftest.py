@@ -53,7 +53,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer, 64-wide BERT with random weights and a 30-word vocabulary, saved as a folder.
 
     64 wide rather than 32: at 32 the cue-word task was learned from 6 of 9 seeds (the others
-    stalled with one label unlearned), at 64 from 8 of 9, so the tests do not hang on a lucky seed.
+    stalled with one label unlearned), at 64 from 8 of 9, so the tests do not rest on a lucky seed.
     """
     import torch
     from transformers import BertConfig, BertForSequenceClassification
