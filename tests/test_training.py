@@ -123,8 +123,10 @@ def test_tfidf_baseline_logs_the_same_metrics(tiny_model_dir, tiny_data, tmp_pat
 
 
 def test_champion_moves_only_to_a_better_model(tiny_model_dir, tiny_data, tmp_path):
-    args = lambda name, *x: ["--config", "configs/smoke.yaml",  # noqa: E731
-                             *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *x)]
+    def args(name: str, *overrides: str) -> list[str]:
+        return ["--config", "configs/smoke.yaml",
+                *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *overrides)]
+
     main(args("good", "training.epochs=15"))
     main(args("worse", "training.epochs=1", "training.learning_rate=1e-6"))
     runs = _runs(tmp_path)
@@ -140,8 +142,10 @@ def test_champion_moves_only_to_a_better_model(tiny_model_dir, tiny_data, tmp_pa
 def test_paired_comparison_rebuilds_each_runs_scores(tiny_model_dir, tiny_data, tmp_path):
     from training.compare import find_run, paired_table
 
-    args = lambda name, *x: ["--config", "configs/smoke.yaml",  # noqa: E731
-                             *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *x)]
+    def args(name: str, *overrides: str) -> list[str]:
+        return ["--config", "configs/smoke.yaml",
+                *_tiny_args(tiny_model_dir, tiny_data, tmp_path, f"run_name={name}", *overrides)]
+
     main(args("good", "training.epochs=15"))
     main(args("worse", "training.epochs=1", "training.learning_rate=1e-6"))
     good, worse = (find_run(name, "stance-smoke") for name in ("good", "worse"))
