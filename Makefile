@@ -35,13 +35,14 @@ sweep: setup
 	$(PY) -m training.sweep --sweep configs/sweep.yaml $(ARGS)
 
 compare: setup
-	$(PY) -m training.compare --tracking-uri $(TRACKING_URI) $(ARGS)
+	$(PY) -m training.compare --config $(CONFIG) $(ARGS)
 
 test: setup
 	$(PY) -m pytest $(ARGS)
 
+# The unit tier: no training runs, servers or browsers (under a minute).
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(ARGS)
+	$(PY) -m pytest -m "not integration and not slow" $(ARGS)
 
 ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri $(TRACKING_URI) --host $(HOST) --port $(PORT)

@@ -27,7 +27,15 @@ import tempfile
 import time
 from pathlib import Path
 
-BACKENDS = ("pipeline", "torch", "onnx-fp32", "onnx-int8")
+def _backends() -> tuple[str, ...]:
+    """The plain pipeline, the model as trained, and every export format of `stance.export`
+    in fp32 and int8 (each run by the backend the exported folder names)."""
+    from stance.export import FORMATS
+
+    return ("pipeline", "torch", *[f"{f}-{p}" for f in FORMATS for p in ("fp32", "int8")])
+
+
+BACKENDS = _backends()
 FLOP_FORMULA = ("FLOPs per sequence of n real tokens (padding excluded) = "
                 "layers * (8*n*d^2 + 4*n*d*f + 4*n^2*d) + 2*d^2 + 2*d*k, with d the hidden size, "
                 "f the feed-forward size, k the labels (Q/K/V/output projections, feed-forward, "
@@ -93,8 +101,7 @@ def load_backend(backend: str, folder: str):
             [r["label"] for r in (pipe(texts, truncation=True) if long else pipe(texts))], None)
     from stance import StanceClassifier
 
-    clf = StanceClassifier.from_pretrained(folder, device="cpu",
-                                           backend="torch" if backend == "torch" else "onnx")
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
 
     def run(texts, long=False):
         preds = clf.predict(texts)
@@ -120,13 +127,12 @@ def fed_lengths(backend: str, run, folder: str, texts: list[str], long: bool) ->
         tok = AutoTokenizer.from_pretrained(folder)
         lengths = [len(ids) for ids in tok(texts, truncation=long)["input_ids"]]
         return {"lengths": lengths, "padded": sum(lengths)}
-    from stance.inference import token_budget_batches
+    from stance.text import token_budget_batches
 
-    clf = run.clf
-    enc = clf.tokenizer(texts, truncation=True, max_length=clf.max_length, stride=clf.stride,
-                        return_overflowing_tokens=True)
-    lengths = [len(ids) for ids in enc["input_ids"]]
-    batches = token_budget_batches(lengths, clf.tokens_per_batch, 64)
+    backend = run.clf.backend
+    windows, _ = backend.windows(texts)
+    lengths = [len(ids) for ids in windows]
+    batches = token_budget_batches(lengths, backend.tokens_per_batch, 64)
     return {"lengths": lengths, "padded": sum(len(b) * lengths[b[0]] for b in batches)}
 
 
@@ -158,7 +164,7 @@ def worker(backend: str, folder: str, inputs: Path, reps: int) -> None:
 
 COLD = """import time; t = time.perf_counter()
 from stance import StanceClassifier
-clf = StanceClassifier.from_pretrained({folder!r}, device="cpu", backend={backend!r})
+clf = StanceClassifier.from_pretrained({folder!r}, device="cpu")
 clf.predict([{text!r}]); print(time.perf_counter() - t)
 """
 COLD_PIPELINE = """import time; t = time.perf_counter()
@@ -182,8 +188,7 @@ def subprocess_python(args: list[str]) -> str:
 
 def cold_start(backend: str, folder: str, text: str) -> tuple[float, float]:
     """(seconds inside the process, seconds from spawn to exit)."""
-    code = (COLD_PIPELINE if backend == "pipeline" else COLD).format(
-        folder=folder, backend="torch" if backend == "torch" else "onnx", text=text)
+    code = (COLD_PIPELINE if backend == "pipeline" else COLD).format(folder=folder, text=text)
     start = time.perf_counter()
     inside = float(subprocess_python(["-c", code]))
     return inside, time.perf_counter() - start
@@ -238,9 +243,11 @@ def main() -> None:
         model = model_folder(args.model, Path(tmp))
         config = json.loads((model / "config.json").read_text())
         folders = {"pipeline": str(model), "torch": str(model)}
-        for name, extra in (("onnx-fp32", []), ("onnx-int8", ["--int8"])):
+        for name in BACKENDS[2:]:
+            fmt, precision = name.rsplit("-", 1)
             folders[name] = str(Path(tmp) / name)
-            subprocess_python(["-m", "stance.cli", "export", "--onnx", *extra, str(model),
+            subprocess_python(["-m", "stance.cli", "export", "--format", fmt,
+                               *(["--int8"] if precision == "int8" else []), str(model),
                                folders[name]])
         inputs = Path(tmp) / "inputs.json"
         inputs.write_text(json.dumps({"short": texts, "long": long}))
@@ -299,7 +306,7 @@ def report(results, cold, machine, config, texts, gold, long, name, model) -> No
     print("- cold s: import + load + predict one passage in a fresh process (spawn to exit).")
     print("- RSS MB: peak after scoring the test split; RSS+long: after the long articles too.")
     ref = results["torch"]
-    for b in ("onnx-fp32", "onnx-int8"):
+    for b in BACKENDS[2:]:
         same, diff = agreement(ref, results[b], "")
         same_l, diff_l = agreement(ref, results[b], "long_")
         delta = macro_f1(gold, results[b]["labels"]) - macro_f1(gold, ref["labels"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import sys
@@ -22,10 +23,19 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.helpers, shared with the serving test
+from stance.names import DEFAULT_MODEL_URI, tracking_uri
+from stance.serving.server import model_server, post_records
 
-from tests.helpers import data_passages, model_server, post_records  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_passages(n: int, splits: tuple[str, ...] = ("test", "validation", "challenge")) -> list[str]:
+    """Up to `n` passages from data/, taken from the splits in order (test first)."""
+    texts: list[str] = []
+    for split in splits:
+        for line in (ROOT / "data" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            texts.append(json.loads(line)["text"])
+    return texts[:n]
 
 
 def load() -> str:
@@ -91,7 +101,7 @@ def spark_session(threads_per_task: int | None):
 
 
 def bench_spark(args, texts: list[str]) -> None:
-    from stance.spark import score
+    from stance.serving.spark import score
 
     spark = spark_session(args.spark_threads)
     try:
@@ -113,9 +123,8 @@ def bench_spark(args, texts: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-uri", default="models:/stance-classifier@champion")
-    parser.add_argument("--tracking-uri",
-                        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"))
+    parser.add_argument("--model-uri", default=DEFAULT_MODEL_URI)
+    parser.add_argument("--tracking-uri", default=tracking_uri())
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--workers", type=int, default=1)

@@ -7,10 +7,11 @@
 
 import logging
 
+from stance.classifier import StanceClassifier
 from stance.labels import LABELS
-from stance.model import Prediction, StanceClassifier
+from stance.prediction import Evidence, Prediction
 
-__all__ = ["LABELS", "Prediction", "StanceClassifier"]
+__all__ = ["LABELS", "Evidence", "Prediction", "StanceClassifier"]
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

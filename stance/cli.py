@@ -2,10 +2,10 @@
 
     stance predict "Interceptors in Poland are aimed at Iran."
     stance predict --input passages.jsonl --output scored.jsonl --model models/my-run
-    stance data check [--report]
-    stance evaluate --model models:/stance-classifier@champion --split challenge
+    stance data check [--report] [--profile [FILE ...]]
+    stance evaluate --model models:/stance-classifier@champion --split news
     stance promote 3
-    stance export --onnx [--int8] models/my-run models/my-run-onnx
+    stance export --format onnx [--int8] models/my-run models/my-run-onnx
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL = "models:/stance-classifier@champion"
+from stance.errors import report_errors
+from stance.names import DEFAULT_MODEL_URI, EVAL_SPLITS, REGISTERED_MODEL, TRAIN_SPLIT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,16 +29,17 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="label passages given as arguments or JSONL")
     predict.add_argument("texts", nargs="*", help="passages to label")
-    predict.add_argument("--model", default=DEFAULT_MODEL, help="folder or MLflow model URI")
+    predict.add_argument("--model", default=DEFAULT_MODEL_URI, help="folder or MLflow model URI")
     predict.add_argument("--input", type=Path, help="JSONL with a 'text' field per line")
     predict.add_argument("--output", type=Path, help="JSONL to write (default: stdout)")
     predict.add_argument("--text-field", default="text")
     predict.add_argument("--batch-size", type=int, default=32)
     predict.set_defaults(run=_predict)
 
+    from stance.export import FORMATS
+
     export = sub.add_parser("export", help="write a model folder for another runtime")
-    export.add_argument("--onnx", action="store_true", required=True,
-                        help="ONNX Runtime (the only format; needs the onnx extra)")
+    export.add_argument("--format", default="onnx", choices=list(FORMATS))
     export.add_argument("--int8", action="store_true", help="int8 weights (dynamic quantization)")
     export.add_argument("model", help="model folder or MLflow model URI")
     export.add_argument("out", type=Path, help="folder to write (must be new or empty)")
@@ -48,56 +50,45 @@ def _parser() -> argparse.ArgumentParser:
     check = data_sub.add_parser("check", help="validate every record; print statistics")
     check.add_argument("--path", default="data")
     check.add_argument("--report", action="store_true", help="print the data-card statistics")
+    check.add_argument("--profile", nargs="*", metavar="FILE",
+                       help="print the realism profile of every split (or of these JSONL files) "
+                            "beside the real-text targets")
     check.set_defaults(run=_data_check)
 
     evaluate = sub.add_parser("evaluate", help="full evaluation report of a model on a split")
-    evaluate.add_argument("--model", default=DEFAULT_MODEL, help="folder or MLflow model URI")
-    evaluate.add_argument("--split", default="test",
-                          choices=["train", "validation", "test", "challenge"])
+    evaluate.add_argument("--model", default=DEFAULT_MODEL_URI, help="folder or MLflow model URI")
+    evaluate.add_argument("--split", default="test", choices=[TRAIN_SPLIT, *EVAL_SPLITS])
     evaluate.add_argument("--data", default="data", help="data folder")
     evaluate.add_argument("--log-to", metavar="RUN_ID", help="log the report to this MLflow run")
     evaluate.set_defaults(run=_evaluate)
 
     promote = sub.add_parser("promote", help="point the champion alias at a model version")
     promote.add_argument("version")
-    promote.add_argument("--name", default="stance-classifier", help="registered model name")
+    promote.add_argument("--name", default=REGISTERED_MODEL, help="registered model name")
     promote.set_defaults(run=_promote)
     return parser
 
 
-def _read_jsonl(path: Path, field: str) -> list[dict]:
+def _read_rows(path: Path, field: str) -> list[dict]:
+    from stance.fileio import read_jsonl
+
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: malformed JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get(field), str):
-                raise ValueError(f"{path}:{n}: needs a string field {field!r}")
-            rows.append(row)
+    for n, row in read_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get(field), str):
+            raise ValueError(f"{path}:{n}: needs a string field {field!r}")
+        rows.append(row)
     return rows
-
-
-def _write_jsonl_atomically(path: Path, rows: list[dict]) -> None:
-    # A crash must never leave a truncated file that looks complete.
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def _predict(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from stance import StanceClassifier
+    from stance.fileio import atomic_file
 
     if bool(args.texts) == bool(args.input):
         raise ValueError("give passages as arguments or --input FILE, not both or neither")
-    rows = _read_jsonl(args.input, args.text_field) if args.input else [
+    rows = _read_rows(args.input, args.text_field) if args.input else [
         {"text": t} for t in args.texts]
     field = args.text_field if args.input else "text"
     clf = StanceClassifier.from_pretrained(args.model)
@@ -110,84 +101,89 @@ def _predict(args: argparse.Namespace) -> int:
         out.extend(r | {"label": p.label, "scores": p.scores} for r, p in zip(chunk, preds))
         bar.update(len(chunk))
     bar.close()
+    lines = [json.dumps(row, ensure_ascii=False) + "\n" for row in out]
     if args.output:
-        _write_jsonl_atomically(args.output, out)
+        with atomic_file(args.output) as f:
+            f.writelines(lines)
     else:
-        for row in out:
-            print(json.dumps(row, ensure_ascii=False))
+        sys.stdout.writelines(lines)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from stance.onnx_backend import export_onnx
+    from stance.export import export
 
-    out = export_onnx(args.model, args.out, int8=args.int8)
+    out = export(args.model, args.out, format=args.format, int8=args.int8)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from stance.datacheck import check_data, format_report
+    from stance.data import check_data
+    from stance.data.checks import format_report
 
     result = check_data(args.path)
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if args.report:
         print(format_report(result.stats))
+    if args.profile is not None:
+        print(_profiles(args.path, args.profile))
     print(f"{result.n_records} records, {len(result.problems)} problem(s)", file=sys.stderr)
     return 1 if result.problems else 0
+
+
+def _profiles(data: str, files: list[str]) -> str:
+    from stance.data import split_files
+    from stance.data.profile import format_profile, profile, read_jsonl
+
+    paths = [Path(f) for f in files] or list(split_files(data).values())
+    return format_profile({p.stem: profile(read_jsonl(p)) for p in paths})
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     import tempfile
 
     from stance import StanceClassifier
-    from stance.behaviour import load_cases, pass_rates, run_suite
     from stance.data import load_splits
-    from stance.report import evaluate_split
+    from stance.eval import evaluate
 
     splits = load_splits(args.data)
     if args.split not in splits:
         raise ValueError(f"split {args.split!r} not found under {args.data}")
-    dataset = splits[args.split]
     clf = StanceClassifier.from_pretrained(args.model)
-    proba = clf.predict_proba(dataset["text"])
     with tempfile.TemporaryDirectory() as tmp:
-        report = evaluate_split(args.split, dataset.to_dict(), proba, clf.labels, tmp)
-        print(report.text)
-        suite = Path(args.data) / "behaviour.jsonl"
-        rates = pass_rates(run_suite(load_cases(suite), clf.predict_proba)) if suite.is_file() else {}
-        if rates:
-            print("behavioural suite: " + ", ".join(f"{k} {v:.0%}" for k, v in rates.items()))
-        _maybe_log(report, rates, args.log_to)
+        result = evaluate(clf, {args.split: splits[args.split].to_dict()}, tmp,
+                          behaviour=Path(args.data) / "behaviour.jsonl")
+        print(result.text)
+        _maybe_log(result, args.log_to)
     return 0
 
 
-def _maybe_log(report, rates: dict[str, float], run_id: str | None) -> None:
+def _maybe_log(result, run_id: str | None) -> None:
     """Log to `run_id`, or to the active run when there is one; otherwise do nothing."""
     active = "mlflow" in sys.modules and sys.modules["mlflow"].active_run() is not None
     if run_id is None and not active:
         return
     import mlflow
 
-    from stance.report import log_report
-
     with mlflow.start_run(run_id=run_id) if run_id else contextlib.nullcontext():
-        log_report(report)
-        mlflow.log_metrics({f"behaviour_{k}": v for k, v in rates.items()})
+        result.log_to_mlflow()
         print(f"logged to MLflow run {mlflow.active_run().info.run_id}", file=sys.stderr)
 
 
 def _promote(args: argparse.Namespace) -> int:
     import mlflow
 
+    from stance.names import CHAMPION
+
     client = mlflow.MlflowClient()
     try:
         client.get_model_version(args.name, args.version)
     except mlflow.exceptions.MlflowException as exc:
         raise ValueError(f"{args.name} version {args.version} not found: {exc.message}") from None
-    client.set_registered_model_alias(args.name, "champion", args.version)
-    print(f"{args.name}@champion -> version {args.version}")
+    client.set_registered_model_alias(args.name, CHAMPION, args.version)
+    print(f"{args.name}@{CHAMPION} -> version {args.version}")
     return 0
 
 
@@ -195,13 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub from the CLI
-    try:
-        return args.run(args)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        if args.debug:
-            raise
-        print(f"stance: error: {exc}", file=sys.stderr)
-        return 1
+    return report_errors("stance", lambda: args.run(args), args.debug)
 
 
 if __name__ == "__main__":

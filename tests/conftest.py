@@ -1,13 +1,10 @@
-"""Shared fixtures: a tiny randomly initialised BERT, a tiny, learnable dataset, and a temporary
-MLflow store holding one smoke training run with the real MiniLM (shared by the slow tests)."""
+"""Shared fixtures: a tiny randomly initialised BERT, the tiny learnable dataset, and a temporary
+MLflow store holding one smoke training run with the real MiniLM (shared by the slow tests).
+Helpers to import are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,37 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 
 from stance.labels import LABELS  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# Each label has its own cue words; the filler words are shared, so the model must find the cues.
-CUES = {
-    "pro_russia": ["encirclement", "provocation", "sovereign"],
-    "pro_us": ["reckless", "violation", "intimidation"],
-    "neutral": ["delivered", "signed", "scheduled"],
-}
-FILLER = ["the", "radar", "missile", "treaty", "battery", "in", "poland", "moscow", "washington",
-          "talks", "system", "was", "a", "of", "and"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + FILLER + [w for ws in CUES.values()
-                                                                   for w in ws]
-
-
-def tiny_records(n_per_label: int, seed: int, prefix: str) -> list[dict]:
-    rng = random.Random(seed)
-    records = []
-    for label in LABELS:
-        for i in range(n_per_label):
-            words = rng.sample(FILLER, 5) + [rng.choice(CUES[label])]
-            rng.shuffle(words)
-            records.append({"id": f"{prefix}-{label}-{i}", "text": " ".join(words), "label": label,
-                            "topic": "inf_treaty", "register": "wire_news", "hard_case": "",
-                            "group": f"{prefix}-{label}-{i}"})
-    return records
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
+from tests.helpers import VOCAB, store_uri, train, write_tiny_data, write_vocab_tokenizer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -69,13 +36,6 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def write_vocab_tokenizer(folder: Path) -> None:
-    """Save a word-piece tokenizer over `VOCAB` into `folder`."""
-    from transformers import BertTokenizer
-
-    BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)}).save_pretrained(folder)
-
-
 @pytest.fixture
 def tiny_clf(tiny_model_dir):
     from stance import StanceClassifier
@@ -86,28 +46,7 @@ def tiny_clf(tiny_model_dir):
 @pytest.fixture
 def tiny_data(tmp_path) -> Path:
     """train / validation / test JSONL files of the tiny cue-word task."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for split, n, seed in (("train", 20, 1), ("validation", 6, 2), ("test", 6, 3)):
-        write_jsonl(folder / f"{split}.jsonl", tiny_records(n, seed, split))
-    return folder
-
-
-def store_uri(store: Path) -> str:
-    """The tracking URI of the sqlite store inside the folder `store`."""
-    return f"sqlite:///{store}/mlflow.db"
-
-
-def train_into(store: Path, config: str, *overrides: str) -> None:
-    """Train `config` the way `make train` does, in a subprocess, into the temporary store:
-    tracking in `store`/mlflow.db, artifacts under `store`/artifacts, models under `store`/models."""
-    env = os.environ | {"MLFLOW_TRACKING_URI": store_uri(store), "HF_HUB_OFFLINE": "1"}
-    sets = [f"output_dir={store}/models", f"tracking.artifact_location={store}/artifacts",
-            *overrides]
-    command = [sys.executable, "-m", "training.train", "--config", config]
-    for item in sets:
-        command += ["--set", item]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=900)
+    return write_tiny_data(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +59,7 @@ def smoke_store(tmp_path_factory) -> tuple[Path, str, object]:
     import mlflow
 
     store = tmp_path_factory.mktemp("smoke")
-    train_into(store, "configs/smoke.yaml", "run_name=smoke")
+    train("configs/smoke.yaml", store, "run_name=smoke", subprocess_=True)
     mlflow.set_tracking_uri(store_uri(store))
     (run,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list",
                                 filter_string="attributes.run_name = 'smoke'")

@@ -1,108 +1,109 @@
-"""Helpers shared by the serving and Spark tests and benchmarks/serve_bench.py: MLflow's own
-model server (`mlflow models serve`) in a child process on a free loopback port, passages from
-data/, and the check that a scored row matches `StanceClassifier.predict`."""
+"""Helpers for the tests (import them; fixtures live in conftest.py): the tiny cue-word task,
+one way to train with overrides, passages from data/, and the check that a scored row matches
+`StanceClassifier.predict`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
+import random
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from stance.labels import LABELS
+
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def free_port() -> int:
-    """A port nobody listens on now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def model_server(model_uri: str, tracking_uri: str, log_path: Path, workers: int = 1,
-                 startup_timeout: float = 180.0) -> Iterator[str]:
-    """Serve `model_uri` and yield its base URL; the server is always stopped on exit.
-
-    >>> with model_server("models:/stance-classifier@champion", "sqlite:///mlflow.db",
-    ...                   Path("serve.log")) as url:  # doctest: +SKIP
-    ...     post_records(url, ["Moscow sold S-400s to Ankara."])
-    """
-    port = free_port()
-    bin_dir = str(Path(sys.executable).parent)
-    # `mlflow models serve` execs `uvicorn` by name, so the venv's bin must be on PATH.
-    env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri, "HF_HUB_OFFLINE": "1",
-                        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    cmd = [str(Path(bin_dir) / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager",
-           "local", "-h", HOST, "-p", str(port), "--workers", str(workers)]
-    with open(log_path, "wb") as log:
-        # A session of its own, so that stopping it also stops the uvicorn it spawns.
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-        try:
-            url = f"http://{HOST}:{port}"
-            wait_until_up(url, proc, log_path, startup_timeout)
-            yield url
-        finally:
-            stop_server(proc)
+# Each label has its own cue words; the filler words are shared, so the model must find the cues.
+CUES = {
+    "pro_russia": ["encirclement", "provocation", "sovereign"],
+    "pro_us": ["reckless", "violation", "intimidation"],
+    "neutral": ["delivered", "signed", "scheduled"],
+}
+FILLER = ["the", "radar", "missile", "treaty", "battery", "in", "poland", "moscow", "washington",
+          "talks", "system", "was", "a", "of", "and"]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + FILLER + [w for ws in CUES.values()
+                                                                   for w in ws]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, timeout: float,
-                  probe: str = "/ping") -> None:
-    """Poll `url + probe` until it answers 200; fail early, with the log, if `proc` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n"
-                               f"{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}{probe}", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise RuntimeError(f"server not up after {timeout:.0f}s:\n"
-                       f"{log_path.read_text()[-3000:]}")
+def tiny_records(n_per_label: int, seed: int, prefix: str) -> list[dict]:
+    rng = random.Random(seed)
+    records = []
+    for label in LABELS:
+        for i in range(n_per_label):
+            words = rng.sample(FILLER, 5) + [rng.choice(CUES[label])]
+            rng.shuffle(words)
+            records.append({"id": f"{prefix}-{label}-{i}", "text": " ".join(words), "label": label,
+                            "topic": "inf_treaty", "register": "wire_news", "hard_case": "",
+                            "group": f"{prefix}-{label}-{i}"})
+    return records
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (uvicorn included), SIGKILL if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=20)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
 
 
-def post_json(url: str, payload: dict, timeout: float = 120.0) -> tuple[int, dict]:
-    """POST `payload` to `<url>/invocations`; returns (HTTP status, decoded JSON body)."""
-    request = urllib.request.Request(f"{url}/invocations", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+def write_tiny_data(folder: Path, sizes=(("train", 20, 1), ("validation", 6, 2),
+                                         ("test", 6, 3))) -> Path:
+    """train / validation / test JSONL files of the tiny cue-word task in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in sizes:
+        write_jsonl(folder / f"{split}.jsonl", tiny_records(n, seed, split))
+    return folder
 
 
-def post_records(url: str, texts: list[str]) -> list[dict]:
-    """Score passages in MLflow's `dataframe_records` format; one dict per passage."""
-    status, body = post_json(url, {"dataframe_records": [{"text": t} for t in texts]})
-    if status != 200:
-        raise RuntimeError(f"/invocations answered {status}: {body}")
-    return body["predictions"]
+def write_vocab_tokenizer(folder: Path) -> None:
+    """Save a word-piece tokenizer over `VOCAB` into `folder`."""
+    from transformers import BertTokenizer
+
+    BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)}).save_pretrained(folder)
+
+
+def store_uri(store: Path) -> str:
+    """The tracking URI of the sqlite store inside the folder `store`."""
+    return f"sqlite:///{store}/mlflow.db"
+
+
+def tiny_overrides(model_dir: Path, data: Path, store: Path, *extra: str) -> list[str]:
+    """`--set` values that train the tiny BERT on the tiny task into the store folder `store`."""
+    return [f"model.base={model_dir}", f"data.path={data}", "model.max_length=32",
+            "training.learning_rate=3e-3", "training.epochs=2", *extra]
+
+
+def train_args(config: str, store: Path, *overrides: str) -> list[str]:
+    """The command-line arguments of `python -m training.train` that train `config` into the
+    store folder `store` (tracking in store/mlflow.db, artifacts and models beside it)."""
+    sets = [f"tracking.uri={store_uri(store)}", f"tracking.artifact_location={store}/artifacts",
+            f"output_dir={store}/models", *overrides]
+    return ["--config", config, *[a for s in sets for a in ("--set", s)]]
+
+
+def train(config: str, store: Path, *overrides: str, subprocess_: bool = False,
+          check: bool = True) -> int:
+    """Train as `make train` does: in this process (fast) or, with `subprocess_`, in a child
+    (for the real encoder: nothing stays loaded here). Returns the exit code."""
+    args = train_args(config, store, *overrides)
+    if not subprocess_:
+        from training.train import main
+
+        code = main(args)
+    else:
+        env = os.environ | {"HF_HUB_OFFLINE": "1"}
+        code = subprocess.run([sys.executable, "-m", "training.train", *args], cwd=ROOT, env=env,
+                              timeout=900).returncode
+    if check and code != 0:
+        raise AssertionError(f"training {config} {overrides} exited with {code}")
+    return code
+
+
+def runs_by_name(store: Path, experiment: str = "stance-smoke") -> dict:
+    import mlflow
+
+    mlflow.set_tracking_uri(store_uri(store))
+    return {r.info.run_name: r for r in
+            mlflow.search_runs(experiment_names=[experiment], output_format="list")}
 
 
 def data_passages(n: int, splits: tuple[str, ...] = ("test", "validation", "challenge")) -> list[str]:

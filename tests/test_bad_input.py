@@ -11,8 +11,8 @@ import pytest
 from stance import StanceClassifier
 from stance.cli import main as cli
 from stance.data import DataError, load_splits
+from stance.serving.server import free_port
 from training.config import load_config
-from tests.helpers import free_port
 from training.train import train
 
 GOOD = {"id": "x-1", "text": "moscow signed", "label": "neutral", "topic": "inf_treaty",
@@ -48,9 +48,8 @@ class Env:
 
     def relabelled_model(self) -> Path:
         folder = self.tmp / "relabelled"
-        self.clf.model.config.id2label = {0: "for", 1: "against", 2: "neither"}
-        self.clf.model.save_pretrained(folder)
-        self.clf.tokenizer.save_pretrained(folder)
+        self.clf.config.id2label = {0: "for", 1: "against", 2: "neither"}
+        self.clf.backend.save(folder)
         return folder
 
 
@@ -129,7 +128,10 @@ CASES = [
     ("folder is not a model", lambda e: _call(StanceClassifier.from_pretrained, e.model_folder(
         {"notes.txt": b"hi"})), ValueError, "missing \\['config.json'"),
     ("pickle weights only", lambda e: _call(StanceClassifier.from_pretrained, e.model_folder(
-        {"config.json": b"{}", "pytorch_model.bin": b"x"})), ValueError, "only safetensors"),
+        {"config.json": b'{"id2label": {"0": "x"}}', "pytorch_model.bin": b"x"})), ValueError,
+     "only safetensors"),
+    ("config not json", lambda e: _call(StanceClassifier.from_pretrained, e.model_folder(
+        {"config.json": b"{oops"})), ValueError, "config.json is not valid JSON"),
     ("other label list", lambda e: _call(StanceClassifier.from_pretrained, e.relabelled_model()),
      ValueError, "not the expected"),
     ("unknown registered model", lambda e: _mlflow_uri(
@@ -166,10 +168,6 @@ def test_bad_input(name, make, exc, fragment, tiny_clf, tiny_model_dir, tiny_dat
         action()
     assert time.perf_counter() - started < 30, "an error must come quickly"
     assert _snapshot(tmp_path) - before <= {"m.db"}, "nothing may be written while failing"
-
-
-def test_there_are_at_least_thirty_cases():
-    assert len(CASES) >= 30
 
 
 def test_cli_errors_are_one_line(tiny_model_dir, tmp_path, capsys):

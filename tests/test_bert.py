@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from stance import LABELS, StanceClassifier
-from stance.bert import BertClassifier
+from stance.backends.bert import BertClassifier
 
-from .conftest import VOCAB, write_vocab_tokenizer
+from tests.helpers import VOCAB, write_vocab_tokenizer
 
 TEXTS = ["the radar in poland was a provocation", "moscow signed the treaty " * 40, "missile"]
 
@@ -17,17 +17,17 @@ TEXTS = ["the radar in poland was a provocation", "moscow signed the treaty " * 
 def _with_transformers_model(clf: StanceClassifier, folder) -> StanceClassifier:
     from transformers import AutoModelForSequenceClassification
 
-    clf.model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    clf.backend.model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     return clf
 
 
 def test_plain_bert_gives_the_logits_of_transformers(tiny_model_dir):
     lean = StanceClassifier.from_pretrained(tiny_model_dir, device="cpu")
-    assert isinstance(lean.model, BertClassifier)
-    lean.max_length, lean.stride = 16, 4  # the long text runs over several padded windows
+    assert isinstance(lean.backend.model, BertClassifier)
+    lean.backend.max_length, lean.backend.stride = 16, 4  # several padded windows
     reference = _with_transformers_model(
         StanceClassifier.from_pretrained(tiny_model_dir, device="cpu"), tiny_model_dir)
-    reference.max_length, reference.stride = 16, 4
+    reference.backend.max_length, reference.backend.stride = 16, 4
     np.testing.assert_allclose(lean.logits(TEXTS), reference.logits(TEXTS), atol=1e-5)
 
 
@@ -35,7 +35,7 @@ def test_windows_are_those_of_the_transformers_tokenizer(tiny_clf, tiny_model_di
     from transformers import AutoTokenizer
 
     kwargs = dict(truncation=True, max_length=16, stride=4, return_overflowing_tokens=True)
-    ours = tiny_clf.tokenizer(TEXTS, **kwargs)
+    ours = tiny_clf.backend.tokenizer(TEXTS, **kwargs)
     theirs = AutoTokenizer.from_pretrained(tiny_model_dir)(TEXTS, **kwargs)
     assert ours["input_ids"] == theirs["input_ids"]
     assert ours["overflow_to_sample_mapping"] == list(theirs["overflow_to_sample_mapping"])
@@ -44,7 +44,7 @@ def test_windows_are_those_of_the_transformers_tokenizer(tiny_clf, tiny_model_di
 def test_padding_stored_in_tokenizer_json_is_ignored(tiny_model_dir, tmp_path):
     from tokenizers import Tokenizer
 
-    from stance.tokenizer import FastTokenizer
+    from stance.backends.tokenizer import FastTokenizer
 
     for name in ("tokenizer.json", "tokenizer_config.json"):
         (tmp_path / name).write_bytes((tiny_model_dir / name).read_bytes())
@@ -80,7 +80,7 @@ def test_other_architectures_load_through_transformers(tmp_path):
     DistilBertForSequenceClassification(config).save_pretrained(tmp_path)
     write_vocab_tokenizer(tmp_path)
     clf = StanceClassifier.from_pretrained(tmp_path, device="cpu")
-    assert type(clf.model).__name__ == "DistilBertForSequenceClassification"
+    assert type(clf.backend.model).__name__ == "DistilBertForSequenceClassification"
     assert [p.label in LABELS for p in clf.predict(TEXTS)] == [True] * len(TEXTS)
 
 

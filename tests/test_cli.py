@@ -52,9 +52,10 @@ def test_evaluate_prints_the_report_and_logs_to_a_run(tiny_model_dir, tiny_data,
     assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(tiny_data),
                  "--split", "test", "--log-to", run_id]) == 0
     out = capsys.readouterr().out
-    assert "== test ==" in out and "95% bootstrap CI" in out
+    assert "== test (18 passages) ==" in out and "95% bootstrap CI" in out
     metrics = mlflow.get_run(run_id).data.metrics
-    assert {"test_f1_macro", "test_ece", "test_f1_macro__topic_inf_treaty"} <= set(metrics)
+    assert {"test_f1_macro", "test_ece", "test_f1_macro_ci_low"} <= set(metrics)
+    assert "topic=inf_treaty" in out and "too small" in out  # 18 passages: no slice score
 
 
 def test_promote_moves_the_alias_and_refuses_unknown_versions(tmp_path, capsys, monkeypatch):

@@ -6,8 +6,8 @@ from datasets import ClassLabel, DatasetDict
 
 from stance import LABELS
 from stance.data import DataError, data_version, load_splits
-from stance.datacheck import check_data
-from tests.conftest import tiny_records, write_jsonl
+from stance.data import check_data
+from tests.helpers import tiny_records, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_committed_data_passes_the_check():
 
 
 def test_data_card_statistics_match_the_data():
-    from stance.datacheck import format_report
+    from stance.data.checks import format_report
 
     card = (ROOT / "data/README.md").read_text(encoding="utf-8")
     block = card.split("<!-- stats:begin -->\n")[1].split("\n<!-- stats:end -->")[0]
@@ -118,11 +118,11 @@ def test_passages_added_to_train_keep_the_stored_assignment(tiny_data, tmp_path)
 
     before = {s: (tiny_data / f"{s}.jsonl").read_text() for s in ("validation", "test")}
     new = write_jsonl(tmp_path / "new.jsonl", tiny_records(2, 7, "new"))
-    main(["--add-to-train", str(new), "--out", str(tiny_data)])
+    main(["--add", str(new), "--to", "train", "--out", str(tiny_data)])
     assert len(load_splits(tiny_data)["train"]) == 60 + 6
     assert {s: (tiny_data / f"{s}.jsonl").read_text() for s in before} == before
     # A new passage whose group already lives in test would straddle two splits.
     test_group = json.loads(before["test"].splitlines()[0])["group"]
     clash = write_jsonl(tmp_path / "clash.jsonl", [tiny_records(1, 8, "c")[0] | {"group": test_group}])
     with pytest.raises(DataError, match=f"group {test_group} .* already in split test"):
-        main(["--add-to-train", str(clash), "--out", str(tiny_data)])
+        main(["--add", str(clash), "--to", "train", "--out", str(tiny_data)])

@@ -2,17 +2,18 @@ import numpy as np
 import pytest
 
 from stance import LABELS
-from stance.behaviour import load_cases, pass_rates, run_suite
-from stance.evaluation import (
+from stance.eval import evaluate
+from stance.eval.behaviour import load_cases, pass_rates, run_suite
+from stance.eval.metrics import (
     bootstrap_f1_interval,
     expected_calibration_error,
     fit_temperature,
     paired_f1_difference,
     sliced_metrics,
 )
-from stance.inference import softmax
-from stance.report import evaluate_split
-from tests.test_data import ROOT
+from stance.eval.report import evaluate_split
+from stance.prediction import softmax
+from tests.helpers import ROOT
 
 
 def _overconfident(n: int = 600, seed: int = 0):
@@ -63,6 +64,32 @@ def test_report_has_slices_intervals_and_figures(tmp_path):
     assert "macro-F1" in report.text and "topic=thaad" in report.text
     rows = sliced_metrics(records, softmax(logits), LABELS)
     assert sum(r["n"] for r in rows if r["column"] == "topic") == 60
+    predictions = report.tables["test_predictions.json"]
+    assert predictions["id"] == records["id"] and len(predictions["prob_neutral"]) == 60
+
+
+def test_small_slices_are_marked_not_scored(tmp_path):
+    logits, y = _overconfident(45)
+    records = {"text": ["t"] * 45, "label": list(y), "source": ["wire"] * 40 + ["blog"] * 5}
+    report = evaluate_split("mine", records, softmax(logits), list(LABELS), tmp_path,
+                            slice_by=["source"])
+    assert "mine_f1_macro__source_wire" in report.metrics
+    assert "mine_f1_macro__source_blog" not in report.metrics
+    assert "source=blog" in report.text and "too small" in report.text
+    assert report.tables["mine_errors.json"]["id"]  # ids are made up when the file has none
+
+
+def test_evaluate_reports_every_split_and_the_uncalibrated_ece(tiny_clf, tmp_path):
+    texts = ["moscow signed the treaty", "the radar was a provocation", "a reckless violation"]
+    records = {"id": ["a", "b", "c"], "text": texts, "label": [2, 0, 1]}
+    tiny_clf.temperature = 2.0
+    result = evaluate(tiny_clf, {"test": records, "news": records}, tmp_path,
+                      behaviour=ROOT / "data/behaviour.jsonl")
+    metrics = result.metrics
+    assert {"test_f1_macro", "news_f1_macro", "news_ece", "news_ece_uncalibrated",
+            "behaviour_all"} <= set(metrics)
+    assert metrics["test_f1_macro"] == metrics["news_f1_macro"]
+    assert "== news (3 passages) ==" in result.text and "behavioural suite" in result.text
 
 
 def test_behaviour_suite_is_committed_and_well_formed():

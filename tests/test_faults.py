@@ -7,28 +7,25 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import mlflow
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from tests.conftest import tiny_records, write_jsonl
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, tiny_overrides, tiny_records, train_args, write_jsonl
 
 
 def _train_cmd(model_dir, data, tmp, *extra):
-    sets = [f"model.base={model_dir}", f"data.path={data}", "model.max_length=32",
-            f"tracking.uri=sqlite:///{tmp}/mlflow.db", f"output_dir={tmp}/models",
-            "training.epochs=6", "training.batch_size=8", "training.learning_rate=3e-3",
-            "run_name=faulty", "tracking.log_model=false"]
-    return [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml",
-            *[a for s in sets for a in ("--set", s)], *extra]
+    args = train_args("configs/smoke.yaml", tmp, *tiny_overrides(
+        model_dir, data, tmp, "training.epochs=6", "training.batch_size=8", "run_name=faulty",
+        "tracking.log_model=false"))
+    return [sys.executable, "-m", "training.train", *args, *extra]
 
 
+@pytest.mark.integration
 def test_sigterm_keeps_the_checkpoint_and_resume_finishes_the_same_run(tiny_model_dir, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -57,8 +54,8 @@ def test_sigterm_keeps_the_checkpoint_and_resume_finishes_the_same_run(tiny_mode
     (resumed,) = mlflow.search_runs(experiment_names=["stance-smoke"], output_format="list")
     assert resumed.info.run_id == run.info.run_id
     assert resumed.info.status == "FINISHED"
-    epochs = [m.step for m in mlflow.MlflowClient().get_metric_history(run.info.run_id,
-                                                                        "val_f1_macro")]
+    epochs = [m.step for m in mlflow.MlflowClient().get_metric_history(
+        run.info.run_id, "epoch/validation_f1_macro")]
     assert sorted(set(epochs)) == list(range(1, 7))
     assert (tmp_path / "models/faulty/model.safetensors").is_file()
     assert not (tmp_path / "models/checkpoints/faulty").exists()

@@ -10,14 +10,8 @@ import mlflow
 import pytest
 
 from stance import LABELS, StanceClassifier
-from tests.helpers import (
-    assert_matches,
-    data_passages,
-    long_passage,
-    model_server,
-    post_json,
-    post_records,
-)
+from stance.serving.server import model_server, post_json, post_records
+from tests.helpers import assert_matches, data_passages, long_passage
 
 pytestmark = pytest.mark.slow
 
@@ -42,17 +36,17 @@ def test_model_declares_signature_and_input_example(smoke_run):
 def test_server_matches_the_library_long_passage_included(server, smoke_run):
     clf = StanceClassifier.from_pretrained(CHAMPION, device="cpu")
     texts = data_passages(31) + [long_passage()]  # one batch of 32
-    n_tokens = len(clf.tokenizer(texts[-1])["input_ids"])
-    assert n_tokens > 5 * clf.max_length  # so the server has to split it into windows
+    tok, window = clf.backend.tokenizer, clf.backend.max_length
+    n_tokens = len(tok(texts[-1])["input_ids"])
+    assert n_tokens > 5 * window  # so the server has to split it into windows
     served = post_records(server, texts)
     expected = clf.predict(texts)
     assert len(served) == len(expected)
     for got, want in zip(served, expected):
         assert_matches(got["label"], {x: got[f"prob_{x}"] for x in LABELS}, want)
     # Truncating the long passage would give other scores: the window average is what came back.
-    first_window = clf.tokenizer.decode(clf.tokenizer(texts[-1], truncation=True,
-                                                      max_length=clf.max_length)["input_ids"],
-                                        skip_special_tokens=True)
+    first_window = tok.decode(tok(texts[-1], truncation=True, max_length=window)["input_ids"],
+                              skip_special_tokens=True)
     truncated = clf.predict([first_window])[0].scores
     assert any(abs(served[-1][f"prob_{x}"] - truncated[x]) > 1e-4 for x in LABELS)
 

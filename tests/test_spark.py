@@ -1,4 +1,4 @@
-"""Spark batch scoring (`stance.spark.score`, i.e. `mlflow.pyfunc.spark_udf`) in local mode gives
+"""Spark batch scoring (`stance.serving.spark.score`, i.e. `mlflow.pyfunc.spark_udf`) in local mode gives
 what `StanceClassifier.predict` gives on the same passages."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def spark():
 
 
 def test_spark_scores_equal_the_library(spark, smoke_run):
-    from stance.spark import score
+    from stance.serving.spark import score
 
     texts = data_passages(199) + [long_passage()]
     rows = [(f"p{i:03d}", text) for i, text in enumerate(texts)]
@@ -54,7 +54,7 @@ def test_spark_scores_equal_the_library(spark, smoke_run):
 
 
 def test_score_names_a_missing_or_clashing_column(spark, smoke_run):
-    from stance.spark import score
+    from stance.serving.spark import score
 
     df = spark.createDataFrame([("S-400s for Ankara.", "x")], ["text", "stance_label"])
     with pytest.raises(ValueError, match="'body'"):

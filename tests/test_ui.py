@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, store_uri, train_into
-from tests.helpers import free_port, stop_server, wait_until_up
+from stance.serving.server import free_port, stop_server, wait_until_up
+from tests.helpers import ROOT, store_uri, train
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -39,8 +39,8 @@ def ui_store(store) -> dict:
     import mlflow
 
     # The pages need the run's params and metrics; not logging its model saves ~15 s.
-    train_into(store, "configs/tfidf.yaml", "run_name=tfidf",
-               f"tracking.experiment={EXPERIMENT}", "tracking.log_model=false")
+    train("configs/tfidf.yaml", store, "run_name=tfidf", f"tracking.experiment={EXPERIMENT}",
+          "tracking.log_model=false", subprocess_=True)
     client = mlflow.MlflowClient(store_uri(store))
     experiment = client.get_experiment_by_name(EXPERIMENT)
     runs = {}

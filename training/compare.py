@@ -1,15 +1,17 @@
 """Print the runs of an experiment as a table, best validation macro-F1 first; or, with
 `--paired A B`, whether run A is clearly better than run B on each evaluation split.
 
-    python -m training.compare [--experiment stance] [--tracking-uri sqlite:///mlflow.db]
+    python -m training.compare [--config configs/default.yaml] [--set tracking.experiment=...]
     python -m training.compare --paired transformer-20261128-072834 tfidf-20261128-072804
+
+The store and experiment come from the config's `tracking` section, as for training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 from pathlib import Path
 
 import mlflow
@@ -17,9 +19,12 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from stance.data import data_version, read_splits
-from stance.evaluation import macro_f1, paired_f1_difference
+from stance.errors import report_errors
+from stance.eval.metrics import macro_f1, paired_f1_difference
 from stance.labels import LABELS
+from stance.names import EVAL_SPLITS, metric
+from training import tracking
+from training.config import load_config
 
 COLUMNS = {
     "tags.mlflow.runName": "run",
@@ -27,26 +32,25 @@ COLUMNS = {
     "params.training.learning_rate": "lr",
     "params.training.epochs": "epochs",
     "params.model.max_length": "max_len",
-    "metrics.validation_f1_macro": "val_f1",
-    "metrics.test_f1_macro": "test_f1",
-    "metrics.challenge_f1_macro": "challenge_f1",
+    **{f"metrics.{metric(s, 'f1_macro')}": f"{s}_f1" for s in EVAL_SPLITS},
+    "metrics.news_ece": "news_ece",
     "metrics.test_ece": "test_ece",
-    "metrics.test_ece_uncalibrated": "test_ece_raw",
 }
+_SORT = f"metrics.{metric('validation', 'f1_macro')}"
 
 
 def runs_table(experiment: str) -> pd.DataFrame:
     """One row per finished run with a validation score, best first."""
     runs = mlflow.search_runs(experiment_names=[experiment], output_format="pandas")
-    if runs.empty or "metrics.validation_f1_macro" not in runs:
+    if runs.empty or _SORT not in runs:
         return pd.DataFrame(columns=[*COLUMNS.values(), "minutes"])
-    runs = runs[runs["metrics.validation_f1_macro"].notna()]
+    runs = runs[runs[_SORT].notna()]
     table = runs.reindex(columns=list(COLUMNS)).rename(columns=COLUMNS)
     table["minutes"] = ((runs["end_time"] - runs["start_time"]).dt.total_seconds() / 60).round(1)
-    for column in ("val_f1", "test_f1", "challenge_f1", "test_ece", "test_ece_raw"):
+    for column in [c for c in COLUMNS.values() if c.endswith(("_f1", "_ece"))]:
         table[column] = table[column].astype(float).round(4)
     table.loc[table["family"] != "transformer", ["lr", "epochs", "max_len"]] = "-"
-    return table.sort_values("val_f1", ascending=False).reset_index(drop=True)
+    return table.sort_values("validation_f1", ascending=False).reset_index(drop=True)
 
 
 def find_run(name_or_id: str, experiment: str):
@@ -65,62 +69,75 @@ def find_run(name_or_id: str, experiment: str):
                          f"and no run with that id") from exc
 
 
-def predicted_labels(run, split: str, records: list[dict]) -> np.ndarray:
-    """Every passage's predicted label id, rebuilt from the run's errors table, which lists
-    every misclassified passage (the others were predicted right)."""
-    local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id,
-                                                artifact_path=f"eval/{split}_errors.json")
+def predictions(run, split: str) -> dict[str, tuple[str, str]] | None:
+    """`{id: (true label, predicted label)}` from the run's logged predictions table, or None
+    when the run has none for `split`."""
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path=f"eval/{split}_predictions.json")
+    except (MlflowException, OSError):
+        return None
     table = json.loads(Path(local).read_text(encoding="utf-8"))
     if "columns" in table:  # the format of mlflow.log_table
         table = {c: [row[i] for row in table["data"]] for i, c in enumerate(table["columns"])}
-    wrong = dict(zip(table["id"], table["predicted"]))
-    return np.array([LABELS.index(wrong.get(r["id"], r["label"])) for r in records])
+    return {i: (t, p) for i, t, p in zip(table["id"], table["true"], table["predicted"])}
 
 
-def paired_table(run_a, run_b, data: str, splits: list[str]) -> pd.DataFrame:
-    """Macro-F1 of both runs per split, A minus B, and its 95% paired-bootstrap interval."""
-    version = data_version(data)
-    for run in (run_a, run_b):
-        if run.data.tags.get("data_version") != version:
-            raise ValueError(f"run {run.info.run_name!r} was trained on data version "
-                             f"{run.data.tags.get('data_version')!r}, but {data!r} is "
-                             f"{version!r}: the passages would not match")
-    records = read_splits(data)
-    missing = [split for split in splits if split not in records]
-    if missing:
-        raise ValueError(f"splits {missing} are not in {data!r} (it has {sorted(records)})")
+def paired_table(run_a, run_b, splits: list[str] | None = None) -> pd.DataFrame:
+    """Macro-F1 of both runs per split (every held-out split both logged, by default), A minus
+    B, and its 95% paired-bootstrap interval, from the runs' predictions tables."""
     rows = []
-    for split in splits:
-        y = np.array([LABELS.index(r["label"]) for r in records[split]])
-        pred_a, pred_b = (predicted_labels(run, split, records[split]) for run in (run_a, run_b))
+    for split in splits or [s for s in EVAL_SPLITS if s != "validation"]:
+        a, b = predictions(run_a, split), predictions(run_b, split)
+        if a is None or b is None:
+            if splits:  # asked for by name: say which run lacks it
+                lacking = run_a if a is None else run_b
+                raise ValueError(f"run {lacking.info.run_name!r} has no predictions table for "
+                                 f"split {split!r} (eval/{split}_predictions.json)")
+            continue
+        if a.keys() != b.keys() or any(a[k][0] != b[k][0] for k in a):
+            raise ValueError(f"the two runs were evaluated on different {split} passages or "
+                             f"labels: retrain both on the same data")
+        ids = sorted(a)
+        y = np.array([LABELS.index(a[k][0]) for k in ids])
+        pred_a, pred_b = (np.array([LABELS.index(p[k][1]) for k in ids]) for p in (a, b))
         diff, low, high = paired_f1_difference(y, pred_a, pred_b, len(LABELS))
         rows.append({"split": split, "n": len(y), "f1_a": macro_f1(y, pred_a, len(LABELS)),
                      "f1_b": macro_f1(y, pred_b, len(LABELS)), "a_minus_b": diff, "ci_low": low,
                      "ci_high": high, "a_clearly_better": low > 0})
+    if not rows:
+        raise ValueError("the two runs share no held-out split with a predictions table")
     return pd.DataFrame(rows).round(4)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", default="stance")
-    parser.add_argument("--tracking-uri",
-                        default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"))
+    parser.add_argument("--config", default="configs/default.yaml",
+                        help="the config whose tracking section names the store and experiment")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--paired", nargs=2, metavar=("A", "B"),
                         help="two run names or ids: is A clearly better than B?")
-    parser.add_argument("--splits", nargs="+", default=["test", "challenge"])
-    parser.add_argument("--data", default="data", help="the data both runs were trained on")
+    parser.add_argument("--splits", nargs="+",
+                        help="splits to compare (default: every held-out split both runs have)")
+    parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
-    mlflow.set_tracking_uri(args.tracking_uri)
+    return report_errors("compare", lambda: _run(args), args.debug)
+
+
+def _run(args: argparse.Namespace) -> None:
+    config = load_config(args.config, args.set)
+    tracking.open_tracking(config.tracking)
+    experiment = config.tracking.experiment
     if args.paired:
-        run_a, run_b = (find_run(name, args.experiment) for name in args.paired)
+        run_a, run_b = (find_run(name, experiment) for name in args.paired)
         print(f"A = {run_a.info.run_name}, B = {run_b.info.run_name}; 95% paired-bootstrap "
               f"interval of macro-F1(A) - macro-F1(B)")
-        print(paired_table(run_a, run_b, args.data, args.splits).to_string(index=False))
+        print(paired_table(run_a, run_b, args.splits).to_string(index=False))
         return
-    table = runs_table(args.experiment)
+    table = runs_table(experiment)
     print(table.to_string(index=False, na_rep="-") if not table.empty
-          else f"no finished runs in experiment {args.experiment!r}")
+          else f"no finished runs in experiment {experiment!r}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,57 +6,77 @@ import copy
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from stance.names import DEFAULT_EXPERIMENT, REGISTERED_MODEL
+from training.families import FAMILIES
+
+
+def _field(default: Any, minimum: float | None = None, exclusive: bool = False,
+           choices: Sequence[str] | None = None, help: str = "") -> Any:
+    """A config field with its constraints beside it: a lower bound (`exclusive`: > rather than
+    >=) or a list of allowed values, checked when a config is loaded."""
+    return field(default=default, metadata={"minimum": minimum, "exclusive": exclusive,
+                                            "choices": choices, "help": help})
+
+
+def positive(default: Any, help: str = "") -> Any:
+    return _field(default, minimum=0, exclusive=True, help=help)
+
+
+def non_negative(default: Any, help: str = "") -> Any:
+    return _field(default, minimum=0, help=help)
+
 
 @dataclass(frozen=True)
 class DataConfig:
     path: str = "data"
-    max_train_examples: int | None = None  # a stratified-free random subset, for smoke runs
-    max_eval_examples: int | None = None
+    max_train_examples: int | None = positive(None, "a random subset, for smoke runs")
+    max_eval_examples: int | None = positive(None)
     subset_seed: int = 0  # subsets take their own seed, independent of the model's
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: Literal["transformer", "tfidf", "embeddings"] = "transformer"
+    family: str = _field("transformer", choices=FAMILIES, help="see training/families")
     base: str = "minilm"  # the encoder to fine-tune (transformer) or to embed with (embeddings)
-    max_length: int = 128
+    max_length: int = _field(128, minimum=8, help="tokens per window, <= the encoder's positions")
 
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    c: float = 1.0  # inverse regularisation strength of the logistic regression
-    ngram_max: int = 2
-    min_df: int = 2
+    c: float = positive(1.0, "inverse regularisation strength of the logistic regression")
+    ngram_max: int = positive(2)
+    min_df: int = positive(2)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = 4
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
+    epochs: int = positive(4)
+    batch_size: int = positive(16)
+    eval_batch_size: int = positive(64)
+    learning_rate: float = positive(5e-5)
+    weight_decay: float = non_negative(0.01)
+    warmup_ratio: float = non_negative(0.1)
+    max_grad_norm: float = non_negative(1.0)
     group_by_length: bool = True  # batch passages of similar length: less padding, faster epochs
     device: Literal["auto", "cpu", "cuda"] = "auto"
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     calibrate: bool = True  # fit a temperature on validation after training
-    checkpoint_every: int = 1  # epochs between checkpoints; 0 disables them
+    checkpoint_every: int = non_negative(1, "epochs between checkpoints; 0 disables them")
 
 
 @dataclass(frozen=True)
 class TrackingConfig:
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
-    experiment: str = "stance"
+    experiment: str = DEFAULT_EXPERIMENT
     artifact_location: str | None = None  # None: MLflow's default (./mlruns beside a sqlite store)
-    registered_model: str = "stance-classifier"
+    registered_model: str = REGISTERED_MODEL
     log_model: bool = True
 
 
@@ -70,13 +90,6 @@ class Config:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-
-
-_POSITIVE = {"training.epochs", "training.batch_size", "training.eval_batch_size",
-             "training.learning_rate", "model.max_length", "data.max_train_examples",
-             "data.max_eval_examples", "baseline.c", "baseline.ngram_max", "baseline.min_df"}
-_NON_NEGATIVE = {"training.weight_decay", "training.warmup_ratio", "training.max_grad_norm",
-                 "training.checkpoint_every"}
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
@@ -156,15 +169,22 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     return value
 
 
-def _check_ranges(config: Config) -> None:
-    for key, value in flatten(config).items():
+def _check_ranges(config: Any, prefix: str = "") -> None:
+    for f in dataclasses.fields(config):
+        value, key = getattr(config, f.name), prefix + f.name
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, key + ".")
+            continue
+        minimum, choices = f.metadata.get("minimum"), f.metadata.get("choices")
         if value is None:
             continue
-        if key in _POSITIVE and value <= 0:
-            raise ValueError(f"config key {key!r} must be > 0, got {value!r}")
-        if key in _NON_NEGATIVE and value < 0:
-            raise ValueError(f"config key {key!r} must be >= 0, got {value!r}")
-    if config.model.max_length > 512:
+        if choices is not None and value not in choices:
+            raise ValueError(f"config key {key!r} must be one of {list(choices)}, got {value!r}")
+        if minimum is not None and f.metadata["exclusive"] and value <= minimum:
+            raise ValueError(f"config key {key!r} must be > {minimum}, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"config key {key!r} must be >= {minimum}, got {value!r}")
+    if prefix == "" and config.model.max_length > 512:
         raise ValueError(f"config key 'model.max_length' must be <= 512 (the encoder's "
                          f"position limit), got {config.model.max_length}")
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import sys
 import time
 from pathlib import Path
 
 import mlflow
 import yaml
 
+from stance.errors import report_errors
+from stance.names import metric
 from training import tracking
 from training.config import load_config
 from training.train import train
@@ -60,7 +63,8 @@ def run_sweep(sweep_path: str | Path, overrides: list[str] = ()) -> str:
             logger.info("sweep point %d/%d: %s", i, len(points), " ".join(point))
             name = f"sweep-{stamp}-{i:02d}"
             run_id = train(load_config(base, [*overrides, *point, f"run_name={name}"]))
-            f1 = mlflow.get_run(run_id).data.metrics.get("validation_f1_macro", float("nan"))
+            f1 = mlflow.get_run(run_id).data.metrics.get(metric("validation", "f1_macro"),
+                                                        float("nan"))
             results.append((f1, run_id))
         best_f1, best_run = max(results)
         mlflow.log_metric("best_validation_f1_macro", best_f1)
@@ -68,16 +72,17 @@ def run_sweep(sweep_path: str | Path, overrides: list[str] = ()) -> str:
         return parent.info.run_id
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="configs/sweep.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override applied to every run of the sweep")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of user errors")
     args = parser.parse_args(argv)
-    run_sweep(args.sweep, args.set)
+    return report_errors("sweep", lambda: run_sweep(args.sweep, args.set) and None, args.debug)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

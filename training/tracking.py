@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from pathlib import Path
 
@@ -12,17 +11,19 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 import stance
+from stance.names import CHAMPION, LOGGED_MODEL_NAME, MODEL_ARTIFACT, metric, tracking_uri
 from training.config import TrackingConfig
 
 logger = logging.getLogger(__name__)
 
-CHAMPION = "champion"
-_PYFUNC_CODE = Path(stance.__file__).parent / "mlflow_model.py"
+_PACKAGE = Path(stance.__file__).parent
+_PYFUNC_CODE = _PACKAGE / "serving" / "pyfunc.py"
+_SELECTION_METRIC = metric("validation", "f1_macro")
 
 
 def open_tracking(config: TrackingConfig) -> str:
     """Point MLflow at the configured store and experiment; returns the tracking URI."""
-    uri = config.uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    uri = tracking_uri(config.uri)
     mlflow.set_tracking_uri(uri)
     if config.artifact_location and mlflow.get_experiment_by_name(config.experiment) is None:
         mlflow.create_experiment(config.experiment, artifact_location=config.artifact_location)
@@ -53,22 +54,6 @@ def log_inputs(splits, data_path: str, version: str) -> None:
         mlflow.log_input(logged, context=split)
 
 
-def log_behaviour(predict_proba, path: Path) -> dict[str, float]:
-    """Run the behavioural suite, log pass rates (`behaviour_<type>`) and the failing cases."""
-    from stance.behaviour import load_cases, pass_rates, run_suite
-
-    if not path.is_file():
-        logger.warning("no behavioural suite at %s; skipped", path)
-        return {}
-    results = run_suite(load_cases(path), predict_proba)
-    rates = pass_rates(results)
-    mlflow.log_metrics({f"behaviour_{k}": v for k, v in rates.items()})
-    failed = [r for r in results if not r.passed]
-    mlflow.log_text("".join(f"{r.id}\t{r.type}\t{r.detail}\n" for r in failed) or "none\n",
-                    "eval/behaviour_failures.tsv")
-    return rates
-
-
 def _signature(labels: list[str]) -> ModelSignature:
     outputs = [ColSpec("string", "label")] + [ColSpec("float", f"prob_{x}") for x in labels]
     return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
@@ -85,10 +70,10 @@ def _requirements() -> list[str]:
 def log_pyfunc_model(folder: Path, labels: list[str], registered_model: str, example: str):
     """Log the saved folder as a pyfunc model (no pickles) and register a new version."""
     info = mlflow.pyfunc.log_model(
-        name="model",
+        name=LOGGED_MODEL_NAME,
         python_model=str(_PYFUNC_CODE),
-        artifacts={"hf_model": str(folder)},
-        code_paths=[str(_PYFUNC_CODE.parent)],
+        artifacts={MODEL_ARTIFACT: str(folder)},
+        code_paths=[str(_PACKAGE)],
         signature=_signature(labels),
         input_example={"text": [example]},
         pip_requirements=_requirements(),
@@ -100,7 +85,7 @@ def log_pyfunc_model(folder: Path, labels: list[str], registered_model: str, exa
 
 def _validation_f1(client: mlflow.MlflowClient, name: str, version: str) -> float | None:
     run_id = client.get_model_version(name, version).run_id
-    return client.get_run(run_id).data.metrics.get("validation_f1_macro") if run_id else None
+    return client.get_run(run_id).data.metrics.get(_SELECTION_METRIC) if run_id else None
 
 
 def promote_if_better(name: str, version: str) -> bool:

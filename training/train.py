@@ -1,4 +1,4 @@
-"""Train a stance model (the transformer or a baseline) and track the run in MLflow.
+"""Train a stance model of any family and track the run in MLflow.
 
     python -m training.train --config configs/default.yaml --set training.epochs=2
 """
@@ -17,25 +17,22 @@ import time
 from pathlib import Path
 
 import mlflow
-import numpy as np
 from accelerate import PartialState
 from transformers import set_seed
 
 from stance import StanceClassifier
-from stance.base_models import resolve_base_model
 from stance.data import data_version, load_splits
-from stance.evaluation import expected_calibration_error, fit_temperature
-from stance.inference import softmax
-from stance.labels import LABELS
-from stance.model_card import write_model_card
-from stance.report import evaluate_split, log_report
-from training import baselines, tracking
+from stance.eval import Evaluation, evaluate
+from stance.errors import report_errors
+from stance.eval.model_card import model_card
+from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric
+from training import tracking
+from training.base_models import resolve_base_model
 from training.checkpoint import has_checkpoint
 from training.config import Config, config_from_dict, flatten, load_config
-from training.trainer import Trainer
+from training.families import FitContext, family
 
 logger = logging.getLogger("training.train")
-EVAL_SPLITS = ("validation", "test", "challenge")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,42 +43,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
                         help="continue an interrupted run (the latest, or RUN_ID) from its last "
                              "checkpoint, into the same MLflow run, with the config it started with")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of user errors")
     return parser.parse_args(argv)
-
-
-def _subset(dataset, n: int | None, seed: int):
-    if n is None or n >= len(dataset):
-        return dataset
-    return dataset.shuffle(seed=seed).select(range(n))
 
 
 def prepare_data(config: Config):
     """Load and validate every split (training refuses bad data), then apply smoke-run limits."""
     splits = load_splits(config.data.path)
     d = config.data
-    for name in splits:
+    for name, dataset in splits.items():
         limit = d.max_train_examples if name == "train" else d.max_eval_examples
-        splits[name] = _subset(splits[name], limit, d.subset_seed)
+        if limit is not None and limit < len(dataset):
+            splits[name] = dataset.shuffle(seed=d.subset_seed).select(range(limit))
     return splits
-
-
-def save_atomically(clf: StanceClassifier, target: Path) -> Path:
-    """Write to a sibling temporary folder, then rename, so a half-written model never sits at
-    the final path."""
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    clf.save_pretrained(tmp)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
-    return target
 
 
 def check_base_model(config: Config) -> None:
     """Resolve the encoder and check `model.max_length` against it, before anything is loaded."""
-    if config.model.family == "tfidf":
+    if not getattr(family(config.model.family), "USES_BASE", False):
         return
-    base = resolve_base_model(config.model.base)
-    config_file = Path(base) / "config.json"
+    config_file = Path(resolve_base_model(config.model.base)) / "config.json"
     if config_file.is_file():
         limit = json.loads(config_file.read_text()).get("max_position_embeddings")
         if limit and config.model.max_length > limit:
@@ -89,60 +70,33 @@ def check_base_model(config: Config) -> None:
                              f"the {limit} positions of base model {config.model.base!r}")
 
 
-def fine_tune(config: Config, splits, checkpoint: Path | None, resume: bool,
-              on_epoch_end=None) -> StanceClassifier:
-    """A new classification head on the base encoder, fine-tuned (in every process of a launch)."""
-    clf = StanceClassifier.from_base(resolve_base_model(config.model.base),
-                                     config.model.max_length, config.training.device)
-    Trainer(clf, config.training, seed=config.seed, checkpoint_dir=checkpoint,
-            on_epoch_end=on_epoch_end).fit(splits["train"], splits["validation"], resume=resume)
-    return clf
-
-
-def split_probabilities(model, splits, config: Config) -> dict[str, np.ndarray]:
-    """Probabilities for every evaluation split, one forward pass each.
-
-    `model` is a StanceClassifier or a scikit-learn pipeline (columns in LABELS order). For the
-    transformer, the temperature is first fitted on the validation logits, and the calibration
-    error before it is logged (`*_ece_uncalibrated`).
-    """
+def calibrate_and_evaluate(config: Config, clf: StanceClassifier, splits, out: Path) -> Evaluation:
+    """One forward pass per evaluation split: the temperature is fitted on validation's logits
+    (when `training.calibrate`), and every split is reported from the same logits."""
     names = [s for s in EVAL_SPLITS if s in splits]
-    if not isinstance(model, StanceClassifier):
-        return {s: model.predict_proba(splits[s]["text"]) for s in names}
     batch = config.training.eval_batch_size
-    logits = {s: model.logits(splits[s]["text"], batch) for s in names}
+    logits = {s: clf.logits(splits[s]["text"], batch) for s in names}
     if config.training.calibrate:
-        model.temperature = fit_temperature(logits["validation"], splits["validation"]["label"])
-        mlflow.log_metric("temperature", model.temperature)
-        mlflow.log_metrics({f"{s}_ece_uncalibrated": expected_calibration_error(
-            splits[s]["label"], softmax(z)) for s, z in logits.items()})
-    return {s: softmax(z, model.temperature) for s, z in logits.items()}
+        mlflow.log_metric("temperature", clf.calibrate(logits["validation"],
+                                                       splits["validation"]["label"]))
+    return evaluate(clf, {s: splits[s].to_dict() for s in names}, out, logits=logits,
+                    behaviour=Path(config.data.path) / "behaviour.jsonl", batch_size=batch)
 
 
-def evaluate_and_log(probas: dict[str, np.ndarray], splits) -> dict[str, float]:
-    """The full report for every evaluation split, logged under `eval/`; returns the metrics."""
-    metrics: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, proba in probas.items():
-            report = evaluate_split(name, splits[name].to_dict(), proba, list(LABELS), tmp)
-            log_report(report)
-            logger.info("\n%s", report.text)
-            metrics |= report.metrics
-    return metrics
-
-
-def finish_transformer(config: Config, clf: StanceClassifier, splits, metrics: dict,
-                       behaviour: dict, run_name: str) -> None:
+def save_and_log(config: Config, clf: StanceClassifier, splits, result: Evaluation,
+                 run_name: str) -> None:
     """Save the folder with its model card, log it as a pyfunc model, register, maybe promote."""
-    folder = save_atomically(clf, Path(config.output_dir) / run_name)
+    metrics = result.metrics
     slices = sorted((v, k.split("__", 1)[1]) for k, v in metrics.items()
-                    if k.startswith("test_f1_macro__"))
-    card = write_model_card(
-        folder, run_name=run_name, base=config.model.base,
-        data_counts={s: len(d) for s, d in splits.items()}, metrics=metrics,
-        temperature=clf.temperature, behaviour=behaviour,
-        weakest_slices=[f"{name} {v:.2f}" for v, name in slices[:5]])
-    mlflow.log_artifact(str(card), "model_card")
+                    if k.startswith(metric("test", "f1_macro__")))
+    card = model_card(run_name=run_name, family=config.model.family,
+                      base=config.model.base if getattr(family(config.model.family), "USES_BASE",
+                                                        False) else "",
+                      data_counts={s: len(d) for s, d in splits.items()}, metrics=metrics,
+                      temperature=clf.temperature, behaviour=result.behaviour,
+                      weakest_slices=[f"{name} {v:.2f}" for v, name in slices[:5]])
+    folder = clf.save_pretrained(Path(config.output_dir) / run_name, card=card)
+    mlflow.log_text(card, "model_card/README.md")
     if config.tracking.log_model:
         tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
                                   example=splits["test"]["text"][0])
@@ -200,10 +154,10 @@ def train(config: Config, resume: dict | None = None) -> str:
 def _follow(config: Config, splits, resume: dict | None) -> str:
     """The other processes of a multi-GPU launch (`accelerate launch`, `torchrun`) only take
     part in the training steps; the main process tracks, evaluates and saves."""
-    if config.model.family != "transformer":
-        return ""
-    checkpoint = checkpoint_root(config, resume["run_name"]) / "last" if resume else None
-    fine_tune(config, splits, checkpoint, resume is not None)
+    module = family(config.model.family)
+    if getattr(module, "DISTRIBUTED", False):
+        checkpoint = checkpoint_root(config, resume["run_name"]) / "last" if resume else None
+        module.fit(config, splits, FitContext(checkpoint, resume is not None))
     return ""
 
 
@@ -218,47 +172,48 @@ def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
         {"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)}))
 
 
+def _log_epoch(epoch: int, metrics: dict[str, float]) -> None:
+    mlflow.log_metrics({EPOCH_PREFIX + k: v for k, v in metrics.items()}, step=epoch)
+
+
 def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resume: bool) -> None:
     started = time.perf_counter()
-    if config.model.family == "transformer":
-        model = fine_tune(config, splits, checkpoint, resume,
-                          on_epoch_end=lambda epoch, m: mlflow.log_metrics(m, step=epoch))
-    else:
-        model = baselines.fit_baseline(config, splits["train"])
+    clf = family(config.model.family).fit(config, splits, FitContext(checkpoint, resume, _log_epoch))
     mlflow.log_metric("train_seconds", time.perf_counter() - started)
-    metrics = evaluate_and_log(split_probabilities(model, splits, config), splits)
-    behaviour = tracking.log_behaviour(model.predict_proba,
-                                       Path(config.data.path) / "behaviour.jsonl")
-    if config.model.family == "transformer":
-        finish_transformer(config, model, splits, metrics, behaviour, run_name)
-    elif config.tracking.log_model:
-        baselines.log_sklearn_model(model, example=splits["test"]["text"][0])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = calibrate_and_evaluate(config, clf, splits, Path(tmp))
+        result.log_to_mlflow()
+    save_and_log(config, clf, splits, result, run_name)
 
 
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: checkpoint kept, run KILLED.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return report_errors("training", lambda: _run(args), args.debug)
+    except KeyboardInterrupt:
+        logger.error("interrupted; continue with: python -m training.train --resume")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> None:
     resume = None
     if args.resume:
         resume = find_resumable(load_config(args.config, args.set).output_dir, args.resume)
         config = config_from_dict(resume["config"], args.set)
     else:
         config = load_config(args.config, args.set)
-    # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: checkpoint kept, run KILLED.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        train(config, resume)
-    except KeyboardInterrupt:
-        logger.error("interrupted; continue with: python -m training.train --resume")
-        sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    train(config, resume)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,16 +12,18 @@ import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
-from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+from transformers import get_linear_schedule_with_warmup
 
 from stance import StanceClassifier
-from stance.evaluation import classification_metrics
+from stance.eval.metrics import classification_metrics
+from stance.names import metric
 from training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from training.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+_BEST = metric("validation", "f1_macro")  # the epoch kept at the end is the best by this
 
 
 class LengthGroupedBatches(Sampler[list[int]]):
@@ -55,7 +57,7 @@ class LengthGroupedBatches(Sampler[list[int]]):
 
 
 class Trainer:
-    """Fine-tunes `classifier.model` in place.
+    """Fine-tunes the torch model of `classifier` (a `TorchBackend`) in place.
 
     >>> trainer = Trainer(clf, TrainingConfig(epochs=1), seed=0)  # doctest: +SKIP
     >>> history = trainer.fit(ds["train"], ds["validation"])  # doctest: +SKIP
@@ -64,28 +66,37 @@ class Trainer:
     def __init__(self, classifier: StanceClassifier, config: TrainingConfig, seed: int,
                  on_epoch_end: EpochCallback | None = None, checkpoint_dir: Path | None = None):
         self.clf = classifier
+        self.backend = classifier.backend
         self.config = config
         self.seed = seed
         self.on_epoch_end = on_epoch_end
         self.checkpoint_dir = checkpoint_dir
         self.generator = torch.Generator().manual_seed(seed)  # the shuffle order is seeded too
-        self.accelerator = Accelerator(cpu=classifier.device.type == "cpu",
+        self.accelerator = Accelerator(cpu=self.backend.device.type == "cpu",
                                        mixed_precision=config.mixed_precision)
 
     def _loader(self, dataset) -> DataLoader:
-        tok = self.clf.tokenizer
+        tok = self.backend.tokenizer
         columns = [c for c in dataset.column_names if c != "label"]
         encoded = dataset.map(
-            lambda batch: tok(batch["text"], truncation=True, max_length=self.clf.max_length),
+            lambda batch: {"input_ids": tok(batch["text"], truncation=True,
+                                            max_length=self.backend.max_length)["input_ids"]},
             batched=True, remove_columns=columns,
-        ).rename_column("label", "labels")
-        collate = DataCollatorWithPadding(tok)
+        )
+        collate = self._collate
         if not self.config.group_by_length:
             return DataLoader(encoded, batch_size=self.config.batch_size, shuffle=True,
                               generator=self.generator, collate_fn=collate)
         batches = LengthGroupedBatches([len(ids) for ids in encoded["input_ids"]],
                                        self.config.batch_size, self.generator)
         return DataLoader(encoded, batch_sampler=batches, collate_fn=collate)
+
+    def _collate(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        """Pad as prediction does (ids and mask only), so training sees what inference sees."""
+        batch = self.backend.tokenizer.pad({"input_ids": [r["input_ids"] for r in rows]},
+                                           return_tensors="pt")
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
+                "labels": torch.tensor([r["label"] for r in rows])}
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         # Biases and LayerNorm weights are not decayed, as in BERT's recipe.
@@ -108,7 +119,7 @@ class Trainer:
         """
         cfg = self.config
         loader = self._loader(train)
-        model = self.clf.model
+        model = self.backend.model
         optimizer = self._optimizer(model)
         total = cfg.epochs * len(loader)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
@@ -123,15 +134,15 @@ class Trainer:
             metrics = self._epoch(model, optimizer, loader, scheduler, epoch, validation)
             state.history.append(metrics)
             state.epoch = epoch
-            if metrics["val_f1_macro"] > state.best_f1:
-                state.best_f1, state.best_epoch = metrics["val_f1_macro"], epoch
+            if metrics[_BEST] > state.best_f1:
+                state.best_f1, state.best_epoch = metrics[_BEST], epoch
                 best_weights = {k: v.detach().cpu().clone()
                                 for k, v in self._unwrap(model).state_dict().items()}
             self._maybe_checkpoint(model, optimizer, scheduler, state, best_weights)
-        self.clf.model = self._unwrap(model)
+        self.backend.model = self._unwrap(model)
         if best_weights is not None:
-            self.clf.model.load_state_dict(best_weights)
-        self.clf.model.eval()
+            self.backend.model.load_state_dict(best_weights)
+        self.backend.model.eval()
         logger.info("restored epoch %d (val macro-F1 %.4f)", state.best_epoch, state.best_f1)
         return state.history
 
@@ -141,8 +152,8 @@ class Trainer:
     def _epoch(self, model, optimizer, loader, scheduler, epoch: int, validation) -> dict:
         start = time.perf_counter()
         train_loss = self._train_epoch(model, optimizer, loader, scheduler, epoch)
-        metrics = {"train_loss": train_loss, "epoch_seconds": time.perf_counter() - start}
-        metrics |= {f"val_{k}": v for k, v in self.evaluate(validation).items()}
+        metrics = {"train_loss": train_loss, "seconds": time.perf_counter() - start}
+        metrics |= {metric("validation", k): v for k, v in self.evaluate(validation).items()}
         logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
         if self.on_epoch_end:
             self.on_epoch_end(epoch, metrics)
@@ -165,7 +176,8 @@ class Trainer:
         bar = tqdm(loader, desc=f"epoch {epoch}/{self.config.epochs}", leave=False,
                    disable=not self.accelerator.is_local_main_process)
         for batch in bar:
-            loss = model(**batch).loss
+            labels = batch.pop("labels")
+            loss = torch.nn.functional.cross_entropy(model(**batch).logits.float(), labels)
             self.accelerator.backward(loss)
             self.accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
             optimizer.step()

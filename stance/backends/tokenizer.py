@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
+import numpy as np
 from tokenizers import Tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -77,18 +77,27 @@ class FastTokenizer:
                 owner.append(i)
         return {"input_ids": rows, "overflow_to_sample_mapping": owner}
 
-    def pad(self, features: dict, return_tensors: str = "pt") -> dict[str, torch.Tensor]:
-        """Right-pad `features["input_ids"]` to the longest row, with its attention mask."""
-        if return_tensors != "pt":
-            raise ValueError(f"only return_tensors='pt' is supported, got {return_tensors!r}")
+    def pad(self, features: dict, return_tensors: str = "np") -> dict:
+        """Right-pad `features["input_ids"]` to the longest row, with its attention mask
+        (numpy arrays, or torch tensors with `return_tensors="pt"`)."""
+        if return_tensors not in ("np", "pt"):
+            raise ValueError(f"return_tensors must be 'np' or 'pt', got {return_tensors!r}")
         rows = features["input_ids"]
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        ids = np.full((len(rows), width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
         for i, row in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
+        if return_tensors == "pt":
+            import torch
+
+            return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
         return {"input_ids": ids, "attention_mask": mask}
+
+    def __len__(self) -> int:
+        """Vocabulary size, added tokens included (as `len()` of a transformers tokenizer)."""
+        return self._tokenizer.get_vocab_size(with_added_tokens=True)
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)

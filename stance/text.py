@@ -1,5 +1,5 @@
-"""The pieces of prediction that need no model: input checks, token windows for long passages,
-token-budget batching, aggregation of window logits, sentences for evidence, language flags."""
+"""Text handling that needs no model: input checks and cleaning, sentences (for evidence), language
+flags, and the arithmetic of token windows for long passages (token-budget batches, aggregation)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import numpy as np
 # Zero-width and bidirectional marks carry no meaning for the model; scraped text is full of them.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
                                "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# A sentence ends at . ! or ?, plus any closing quotes or brackets (kept with it), before
+# whitespace and a capital or digit.
+_SENTENCE_END = re.compile(r"(?<=[.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _STOPWORDS = frozenset(
     "the of and to in a is that for on with as by was are it be this from at has have not which "
     "its an or will their were but been i you he she we they his her our them us my your who what "
@@ -70,8 +72,28 @@ def language_flags(text: str) -> tuple[str, ...]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences by punctuation followed by a capital or digit; good enough for evidence."""
-    parts = [p.strip() for line in text.splitlines() for p in _SENTENCE_END.split(line)]
-    return [p for p in parts if p]
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character offsets `(start, end)` of each sentence of `split_sentences`, in order.
+
+    >>> sentence_spans("Moscow objected. Washington did not.")
+    [(0, 16), (17, 36)]
+    """
+    spans, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        start = 0
+        for match in [*_SENTENCE_END.finditer(line), None]:
+            end = match.start() + len(match.group(1)) if match else len(line)
+            piece = line[start:end]
+            stripped = piece.strip()
+            if stripped:
+                first = offset + start + (len(piece) - len(piece.lstrip()))
+                spans.append((first, first + len(stripped)))
+            start = match.end() if match else start
+        offset += len(line)
+    return spans
 
 
 def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> list[list[int]]:
@@ -105,10 +127,3 @@ def aggregate_windows(logits: np.ndarray, owner: Sequence[int], weights: Sequenc
     norm = np.zeros(n_texts)
     np.add.at(norm, owner, w[:, 0])
     return (total / norm[:, None]).astype(np.float32)
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)

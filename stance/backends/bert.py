@@ -5,41 +5,23 @@ pulls in torch.distributed, dynamo and sympy), more than loading and running Min
 cold `stance predict` paid it every time. This module reads the same `config.json` and
 `model.safetensors`, under the same weight names, and computes the same logits as
 `transformers.BertForSequenceClassification` in eval mode (no dropout, no gradients needed).
-`load_model` falls back to `transformers` for anything it does not support exactly.
+`stance.backends.torch` falls back to `transformers` for anything it does not support exactly.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
-logger = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
+from stance.backends import BACKENDS, FolderConfig
 
 
-class ModelConfig(SimpleNamespace):
-    """The fields of a Hugging Face `config.json`, as attributes (unknown ones are kept)."""
-
-    @classmethod
-    def from_folder(cls, folder: str | Path) -> ModelConfig:
-        return cls(**json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8")))
-
-    def save_pretrained(self, folder: str | Path) -> None:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        text = json.dumps(vars(self), indent=2, sort_keys=True) + "\n"
-        (Path(folder) / CONFIG_FILE).write_text(text, encoding="utf-8")
-
-
-def supports(config: ModelConfig) -> bool:
+def supports(config: FolderConfig) -> bool:
     """True when `config` describes a model `BertClassifier` computes exactly."""
     return (getattr(config, "architectures", None) == ["BertForSequenceClassification"]
             and getattr(config, "model_type", None) == "bert"
@@ -78,14 +60,14 @@ class _Layer(nn.Module):
 class BertClassifier(nn.Module):
     """BERT encoder, pooler and linear head; `model(input_ids=..., attention_mask=...).logits`.
 
-    >>> config = ModelConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
+    >>> config = FolderConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
     ...     num_attention_heads=2, intermediate_size=16, max_position_embeddings=16,
     ...     id2label={"0": "a", "1": "b"})
     >>> BertClassifier(config)(input_ids=torch.tensor([[2, 5, 3]])).logits.shape
     torch.Size([1, 2])
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: FolderConfig):
         super().__init__()
         self.config = config
         hidden, eps = config.hidden_size, getattr(config, "layer_norm_eps", 1e-12)
@@ -124,20 +106,5 @@ class BertClassifier(nn.Module):
         """Write `config.json` and `model.safetensors`, readable by `transformers` as well."""
         self.config.save_pretrained(folder)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(tensors, Path(folder) / WEIGHTS_FILE, metadata={"format": "pt"})
-
-
-def load_model(folder: str | Path, config: ModelConfig) -> nn.Module:
-    """`BertClassifier` when it reproduces the saved model exactly, else `transformers`' model."""
-    if supports(config):
-        model = BertClassifier(config)
-        missing, unexpected = model.load_state_dict(load_file(Path(folder) / WEIGHTS_FILE),
-                                                    strict=False)
-        if not missing and not unexpected:
-            return model
-        logger.info("weights in %s do not match a plain BERT classifier (missing %s, "
-                    "unexpected %s): loading with transformers", folder, missing, unexpected)
-    from transformers import AutoModelForSequenceClassification
-
-    return AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
+        save_file(tensors, Path(folder) / BACKENDS["torch"].weights, metadata={"format": "pt"})
 

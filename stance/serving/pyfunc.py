@@ -16,8 +16,9 @@ from mlflow.pyfunc import PythonModel
 class StancePyfunc(PythonModel):
     def load_context(self, context) -> None:
         from stance import StanceClassifier
+        from stance.names import MODEL_ARTIFACT
 
-        self.classifier = StanceClassifier.from_pretrained(context.artifacts["hf_model"])
+        self.classifier = StanceClassifier.from_pretrained(context.artifacts[MODEL_ARTIFACT])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
         if "text" not in model_input:

@@ -1,28 +1,31 @@
 """The evaluation report of one split: metrics, intervals, calibration, slices, worst errors,
-figures; printed as text and, on request, logged to MLflow."""
+every prediction, figures; as text and as files ready to log."""
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from stance.evaluation import (
+from stance.eval.metrics import (
+    SLICE_COLUMNS,
     bootstrap_f1_interval,
     classification_metrics,
     errors_table,
     expected_calibration_error,
+    predictions_table,
     report_text,
     sliced_metrics,
 )
-from stance.plots import confusion_matrix_png, reliability_png
+from stance.eval.plots import confusion_matrix_png, reliability_png
+from stance.names import metric
 
 
 @dataclass
-class EvalReport:
+class SplitReport:
     split: str
     metrics: dict[str, float]
     tables: dict[str, dict[str, list]] = field(default_factory=dict)
@@ -35,10 +38,12 @@ def _metric_key(text: str) -> str:
 
 
 def evaluate_split(split: str, records: dict[str, list], proba: np.ndarray, labels: list[str],
-                   out_dir: str | Path) -> EvalReport:
+                   out_dir: str | Path, slice_by: Sequence[str] = SLICE_COLUMNS,
+                   uncalibrated: np.ndarray | None = None) -> SplitReport:
     """Everything the report holds for `split`; figures and tables are written to `out_dir`.
 
-    `records` maps column names to lists (at least `label` as label ids and `text`).
+    `records` maps column names to lists (at least `text`, and `label` as label ids).
+    `uncalibrated`: the probabilities before temperature scaling, to report their ECE too.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -46,11 +51,15 @@ def evaluate_split(split: str, records: dict[str, list], proba: np.ndarray, labe
     base = classification_metrics(y, proba, labels)
     low, high = bootstrap_f1_interval(y, proba, len(labels))
     base |= {"f1_macro_ci_low": low, "f1_macro_ci_high": high,
-             "ece": expected_calibration_error(y, proba)}
-    slices = sliced_metrics(records, proba, labels)
-    metrics = {f"{split}_{k}": v for k, v in base.items()}
+             "ece": expected_calibration_error(y, proba), "n": float(len(y))}
+    if uncalibrated is not None:
+        base["ece_uncalibrated"] = expected_calibration_error(y, uncalibrated)
+    slices = sliced_metrics(records, proba, labels, slice_by)
+    metrics = {metric(split, k): v for k, v in base.items()}
     for row in slices:
-        metrics[f"{split}_f1_macro__{row['column']}_{_metric_key(row['value'])}"] = row["f1_macro"]
+        if not row["too_small"]:
+            key = f"f1_macro__{row['column']}_{_metric_key(row['value'])}"
+            metrics[metric(split, key)] = row["f1_macro"]
     files = [
         confusion_matrix_png(y, proba, labels, out_dir / f"{split}_confusion.png",
                              title=f"{split}: confusion matrix"),
@@ -58,36 +67,30 @@ def evaluate_split(split: str, records: dict[str, list], proba: np.ndarray, labe
                         title=f"{split}: reliability (ECE {base['ece']:.3f})"),
     ]
     tables = {
-        f"{split}_errors.json": errors_table(records, proba, labels),
+        f"{split}_errors.json": errors_table(records, proba, labels, slice_by),
+        f"{split}_predictions.json": predictions_table(records, proba, labels),
         f"{split}_slices.json": {k: [r[k] for r in slices] for k in
-                                 ("column", "value", "n", "accuracy", "f1_macro")},
+                                 ("column", "value", "n", "accuracy", "f1_macro", "too_small")},
     }
     text = _summary(split, base, report_text(y, proba, labels), slices)
     (out_dir / f"{split}_report.txt").write_text(text, encoding="utf-8")
     files.append(out_dir / f"{split}_report.txt")
-    return EvalReport(split, metrics, tables, files, text)
+    return SplitReport(split, metrics, tables, files, text)
 
 
 def _summary(split: str, m: dict[str, float], report: str, slices: list[dict]) -> str:
-    lines = [f"== {split} ==",
+    calibration = f"ECE {m['ece']:.4f}"
+    if "ece_uncalibrated" in m:
+        calibration += f" (before temperature {m['ece_uncalibrated']:.4f})"
+    lines = [f"== {split} ({int(m['n'])} passages) ==",
              f"accuracy {m['accuracy']:.4f}   macro-F1 {m['f1_macro']:.4f} "
              f"(95% bootstrap CI {m['f1_macro_ci_low']:.4f}-{m['f1_macro_ci_high']:.4f})   "
-             f"ECE {m['ece']:.4f}", "", report.rstrip(), "",
-             f"{'slice':<42} {'n':>5} {'acc':>7} {'F1':>7}"]
-    lines += [f"{row['column'] + '=' + row['value']:<42} {row['n']:>5} {row['accuracy']:>7.3f} "
-              f"{row['f1_macro']:>7.3f}" for row in slices]
+             f"{calibration}", "", report.rstrip(), ""]
+    if slices:
+        lines.append(f"{'slice':<42} {'n':>5} {'acc':>7} {'F1':>7}")
+    for row in slices:
+        name = f"{row['column']}={row['value']}"
+        scores = ("  (too small to score)" if row["too_small"]
+                  else f" {row['accuracy']:>7.3f} {row['f1_macro']:>7.3f}")
+        lines.append(f"{name:<42} {row['n']:>5}{scores}")
     return "\n".join(lines) + "\n"
-
-
-def log_report(report: EvalReport, artifact_dir: str = "eval") -> None:
-    """Log metrics, figures, text and tables to the active MLflow run."""
-    import mlflow
-
-    mlflow.log_metrics(report.metrics)
-    for path in report.files:
-        mlflow.log_artifact(str(path), artifact_dir)
-    for name, table in report.tables.items():
-        if table and next(iter(table.values())):
-            mlflow.log_table(table, f"{artifact_dir}/{name}")
-        else:  # log_table refuses empty tables; keep the artifact so the UI shows "no errors"
-            mlflow.log_text(json.dumps(table), f"{artifact_dir}/{name}")

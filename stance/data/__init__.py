@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from stance.data.checks import cross_record_problems, statistics_of
+from stance.fileio import read_jsonl
 from stance.labels import LABELS
+from stance.names import EVAL_SPLITS, TRAIN_SPLIT
 
 logger = logging.getLogger(__name__)
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test", "challenge")
+SPLITS: tuple[str, ...] = (TRAIN_SPLIT, *EVAL_SPLITS)
 REQUIRED_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 FIELDS: tuple[str, ...] = ("id", "text", "label", "topic", "register", "hard_case", "group")
+# Kept when present (the outlet whose style a passage imitates), "" when absent.
+OPTIONAL_FIELDS: tuple[str, ...] = ("outlet",)
 # hard_case may be empty (an ordinary passage); every other field needs a value.
 _MAY_BE_EMPTY = {"hard_case"}
 
@@ -43,41 +48,31 @@ def split_files(path: str | Path = "data") -> dict[str, Path]:
 
 def read_records(file: Path, problems: list[str]) -> list[dict]:
     """Parse one JSONL file, appending a `file:line` message to `problems` for each bad record."""
-    try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        problems.append(f"{file}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
-        return []
     records = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, record in read_jsonl(file, problems):
         where = f"{file}:{n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: malformed JSON ({exc.msg})")
-            continue
         if not isinstance(record, dict):
             problems.append(f"{where}: expected a JSON object, got {type(record).__name__}")
             continue
         bad = _record_problems(record)
         problems.extend(f"{where}: {p}" for p in bad)
         if not bad:
-            records.append({k: record[k] for k in FIELDS} | {"_where": where})
+            records.append({k: record[k] for k in FIELDS}
+                           | {k: str(record.get(k) or "") for k in OPTIONAL_FIELDS}
+                           | {"_where": where})
     return records
 
 
 def _record_problems(record: dict) -> list[str]:
     problems = []
-    for field in FIELDS:
-        value = record.get(field)
+    for name in FIELDS:
+        value = record.get(name)
         if value is None:
-            problems.append(f"missing field {field!r}")
+            problems.append(f"missing field {name!r}")
         elif not isinstance(value, str):
-            problems.append(f"field {field!r} must be a string, got {type(value).__name__}")
-        elif not value.strip() and field not in _MAY_BE_EMPTY:
-            problems.append(f"field {field!r} is empty")
+            problems.append(f"field {name!r} must be a string, got {type(value).__name__}")
+        elif not value.strip() and name not in _MAY_BE_EMPTY:
+            problems.append(f"field {name!r} is empty")
     label = record.get("label")
     if isinstance(label, str) and label.strip() and label not in LABELS:
         problems.append(f"unknown label {label!r} (allowed: {', '.join(LABELS)})")
@@ -86,8 +81,6 @@ def _record_problems(record: dict) -> list[str]:
 
 def check_splits(path: str | Path = "data") -> tuple[dict[str, list[dict]], list[str]]:
     """The records that parsed, per split, and every problem found, in records and across them."""
-    from stance.datacheck import cross_record_problems
-
     problems: list[str] = []
     splits = {name: read_records(file, problems) for name, file in split_files(path).items()}
     problems.extend(cross_record_problems(splits))
@@ -100,6 +93,23 @@ def read_splits(path: str | Path = "data") -> dict[str, list[dict]]:
     if problems:
         raise DataError(problems)
     return splits
+
+
+@dataclass
+class CheckResult:
+    problems: list[str]
+    stats: dict = field(default_factory=dict)
+    n_records: int = 0
+
+
+def check_data(path: str | Path = "data") -> CheckResult:
+    """Every problem in the data under `path`, and its statistics when it could be read."""
+    try:
+        splits, problems = check_splits(path)
+    except DataError as exc:  # no folder, or a split file missing
+        return CheckResult(problems=exc.problems)
+    n = sum(len(rs) for rs in splits.values())
+    return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
 
 
 def data_version(path: str | Path = "data") -> str:
@@ -120,11 +130,12 @@ def load_splits(path: str | Path = "data"):
     """
     from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
+    fields = FIELDS + OPTIONAL_FIELDS
     features = Features({f: ClassLabel(names=list(LABELS)) if f == "label" else Value("string")
-                         for f in FIELDS})
+                         for f in fields})
     out = {}
     for name, records in read_splits(path).items():
-        columns = {f: [r[f] for r in records] for f in FIELDS}
+        columns = {f: [r[f] for r in records] for f in fields}
         columns["label"] = [LABELS.index(label) for label in columns["label"]]
         out[name] = Dataset.from_dict(columns, features=features)
     logger.info("loaded %s", {k: len(v) for k, v in out.items()})

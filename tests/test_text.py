@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from stance import LABELS
-from stance.inference import (
+from stance.text import (
     aggregate_windows,
     check_texts,
     language_flags,
+    sentence_spans,
     split_sentences,
     token_budget_batches,
 )
@@ -19,12 +20,13 @@ def test_a_5000_word_passage_is_scored_in_windows_without_truncation(tiny_clf):
     words = ("the radar in poland was a provocation and moscow signed the treaty " * 500).split()
     assert len(words) >= 5000
     text = " ".join(words)
-    tiny_clf.max_length, tiny_clf.stride = 32, 8
-    encoded = tiny_clf.tokenizer([text], truncation=True, max_length=32, stride=8,
-                                 return_overflowing_tokens=True)["input_ids"]
+    backend = tiny_clf.backend
+    backend.max_length, backend.stride = 32, 8
+    encoded = backend.tokenizer([text], truncation=True, max_length=32, stride=8,
+                                return_overflowing_tokens=True)["input_ids"]
     assert len(encoded) > 100  # many windows, not one truncated one
     covered = [t for w in encoded[:1] for t in w[1:-1]] + [t for w in encoded[1:] for t in w[9:-1]]
-    full = tiny_clf.tokenizer(text, add_special_tokens=False)["input_ids"]
+    full = backend.tokenizer(text, add_special_tokens=False)["input_ids"]
     assert covered == full  # every token is in a window, overlaps counted once
     proba = tiny_clf.predict_proba([text, SHORT])
     assert proba.shape == (2, 3)
@@ -32,7 +34,7 @@ def test_a_5000_word_passage_is_scored_in_windows_without_truncation(tiny_clf):
 
 
 def test_result_does_not_depend_on_batch_composition(tiny_clf):
-    tiny_clf.max_length, tiny_clf.stride = 16, 4
+    tiny_clf.backend.max_length, tiny_clf.backend.stride = 16, 4
     long = "a reckless violation of the treaty and the talks " * 20
     alone = tiny_clf.predict_proba([long])
     mixed = tiny_clf.predict_proba([SHORT, long, "the radar"], batch_size=2)
@@ -59,7 +61,15 @@ def test_explain_gives_every_sentence_ordered_by_support(tiny_clf):
     assert sorted(e.text for e in pred.evidence) == sorted(split_sentences(text))
     support = [e.scores[pred.label] for e in pred.evidence]
     assert support == sorted(support, reverse=True)
+    assert all(text[e.start:e.end] == e.text for e in pred.evidence)
     assert tiny_clf.predict([text])[0].evidence == ()
+
+
+def test_sentence_spans_point_at_the_sentences():
+    text = " First one.  Second, \"quoted.\" Third?\nFourth line"
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == split_sentences(text)
+    assert split_sentences(text) == ["First one.", "Second, \"quoted.\"", "Third?", "Fourth line"]
 
 
 def test_min_confidence_abstains_but_keeps_scores(tiny_clf):

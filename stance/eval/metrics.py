@@ -1,4 +1,4 @@
-"""Metrics and report artifacts shared by training and evaluation."""
+"""Metrics: classification scores, bootstrap intervals, calibration error and temperature."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+# Columns of the project's data that reports slice by; any other column can be named instead.
 SLICE_COLUMNS = ("topic", "register", "hard_case")
+# A slice smaller than this is listed as too small instead of given a score (2 right of 2 is
+# not a macro-F1 of 1.000).
+MIN_SLICE = 20
 
 
 def classification_metrics(y_true: Sequence[int], proba: np.ndarray,
@@ -45,22 +49,36 @@ def report_text(y_true: Sequence[int], proba: np.ndarray, labels: Sequence[str])
                                  digits=4, zero_division=0)
 
 
-def errors_table(records: dict[str, list], proba: np.ndarray,
-                 labels: Sequence[str]) -> dict[str, list]:
+def errors_table(records: dict[str, list], proba: np.ndarray, labels: Sequence[str],
+                 columns: Sequence[str] = SLICE_COLUMNS) -> dict[str, list]:
     """The misclassified examples as columns, most confident mistakes first."""
     pred = np.asarray(proba).argmax(axis=1)
     wrong = [i for i in range(len(pred)) if pred[i] != records["label"][i]]
     wrong.sort(key=lambda i: -float(proba[i, pred[i]]))
+    ids = records.get("id") or [str(i) for i in range(len(pred))]
     table: dict[str, list] = {
-        "id": [records["id"][i] for i in wrong],
+        "id": [ids[i] for i in wrong],
         "text": [records["text"][i] for i in wrong],
         "true": [labels[records["label"][i]] for i in wrong],
         "predicted": [labels[pred[i]] for i in wrong],
         "confidence": [round(float(proba[i, pred[i]]), 4) for i in wrong],
     }
-    for column in ("topic", "register", "hard_case"):
+    for column in columns:
         if column in records:
             table[column] = [records[column][i] for i in wrong]
+    return table
+
+
+def predictions_table(records: dict[str, list], proba: np.ndarray,
+                      labels: Sequence[str]) -> dict[str, list]:
+    """Every passage's id, true and predicted label and probabilities (for paired comparisons)."""
+    proba = np.asarray(proba)
+    ids = records.get("id") or [str(i) for i in range(len(proba))]
+    table: dict[str, list] = {
+        "id": list(ids), "true": [labels[y] for y in records["label"]],
+        "predicted": [labels[i] for i in proba.argmax(axis=1)]}
+    for k, label in enumerate(labels):
+        table[f"prob_{label}"] = [round(float(p), 6) for p in proba[:, k]]
     return table
 
 
@@ -79,24 +97,45 @@ def expected_calibration_error(y_true: Sequence[int], proba: np.ndarray, bins: i
     return float(ece)
 
 
+def _f1_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Macro-F1 of confusion matrices `counts[..., true, predicted]`; a label with no true and
+    no predicted passage scores 0, as scikit-learn's `zero_division=0` does."""
+    tp = np.diagonal(counts, axis1=-2, axis2=-1).astype(np.float64)
+    predicted, actual = counts.sum(axis=-2), counts.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(predicted + actual > 0, 2 * tp / (predicted + actual), 0.0)
+    return f1.mean(axis=-1)
+
+
+def _confusions(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int,
+                idx: np.ndarray) -> np.ndarray:
+    """One confusion matrix per row of resample indices `idx` (shape: resamples x passages)."""
+    k = n_labels
+    codes = y_true[idx] * k + y_pred[idx] + (np.arange(len(idx)) * k * k)[:, None]
+    return np.bincount(codes.ravel(), minlength=len(idx) * k * k).reshape(len(idx), k, k)
+
+
 def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], n_labels: int) -> float:
-    """Macro-F1 over all `n_labels` labels, from label ids."""
-    return float(f1_score(y_true, y_pred, labels=list(range(n_labels)), average="macro",
-                          zero_division=0))
+    """Macro-F1 over all `n_labels` labels, from label ids (equal to scikit-learn's).
+
+    >>> macro_f1([0, 1, 2, 2], [0, 1, 2, 1], 3)
+    0.7777777777777777
+    """
+    y, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    return float(_f1_from_counts(_confusions(y, p, n_labels, np.arange(len(y))[None, :]))[0])
 
 
-def _resamples(n: int, n_boot: int, seed: int):
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, n, n) for _ in range(n_boot))
+def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, (n_boot, n))
 
 
 def bootstrap_f1_interval(y_true: Sequence[int], proba: np.ndarray, n_labels: int,
                           n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
     """A 95% percentile-bootstrap interval for macro-F1, resampling passages."""
-    y_true = np.asarray(y_true)
+    y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(proba).argmax(axis=1)
-    scores = [macro_f1(y_true[idx], y_pred[idx], n_labels)
-              for idx in _resamples(len(y_true), n_boot, seed)]
+    scores = _f1_from_counts(_confusions(y_true, y_pred, n_labels,
+                                         _resamples(len(y_true), n_boot, seed)))
     low, high = np.percentile(scores, [2.5, 97.5])
     return float(low), float(high)
 
@@ -112,29 +151,34 @@ def paired_f1_difference(y_true: Sequence[int], pred_a: Sequence[int], pred_b: S
     >>> paired_f1_difference([0, 1, 2, 0], [0, 1, 2, 0], [0, 1, 2, 1], 3, n_boot=50)[0] > 0
     True
     """
-    y, a, b = (np.asarray(v) for v in (y_true, pred_a, pred_b))
+    y, a, b = (np.asarray(v, dtype=np.int64) for v in (y_true, pred_a, pred_b))
     if not len(y) == len(a) == len(b):
         raise ValueError(f"y_true, pred_a and pred_b differ in length: {len(y)}, {len(a)}, "
                          f"{len(b)}")
-    diffs = [macro_f1(y[i], a[i], n_labels) - macro_f1(y[i], b[i], n_labels)
-             for i in _resamples(len(y), n_boot, seed)]
+    idx = _resamples(len(y), n_boot, seed)
+    diffs = (_f1_from_counts(_confusions(y, a, n_labels, idx))
+             - _f1_from_counts(_confusions(y, b, n_labels, idx)))
     low, high = np.percentile(diffs, [2.5, 97.5])
     return macro_f1(y, a, n_labels) - macro_f1(y, b, n_labels), float(low), float(high)
 
 
-def sliced_metrics(records: dict[str, list], proba: np.ndarray,
-                   labels: Sequence[str]) -> list[dict]:
-    """Accuracy and macro-F1 for every value of `topic`, `register` and `hard_case`."""
+def sliced_metrics(records: dict[str, list], proba: np.ndarray, labels: Sequence[str],
+                   columns: Sequence[str] = SLICE_COLUMNS, min_n: int = MIN_SLICE) -> list[dict]:
+    """Accuracy and macro-F1 for every value of each column in `columns` that `records` has;
+    slices under `min_n` passages get `too_small=True` and no scores."""
     rows = []
-    for column in SLICE_COLUMNS:
+    for column in columns:
         values = records.get(column)
         if values is None:
             continue
-        for value in sorted(set(values)):
-            idx = [i for i, v in enumerate(values) if v == value]
-            m = classification_metrics([records["label"][i] for i in idx], proba[idx], labels)
-            rows.append({"column": column, "value": value or "none", "n": len(idx),
-                         "accuracy": round(m["accuracy"], 4), "f1_macro": round(m["f1_macro"], 4)})
+        for value in sorted(set(map(str, values))):
+            idx = [i for i, v in enumerate(values) if str(v) == value]
+            row = {"column": column, "value": value or "none", "n": len(idx),
+                   "accuracy": None, "f1_macro": None, "too_small": len(idx) < min_n}
+            if not row["too_small"]:
+                m = classification_metrics([records["label"][i] for i in idx], proba[idx], labels)
+                row |= {"accuracy": round(m["accuracy"], 4), "f1_macro": round(m["f1_macro"], 4)}
+            rows.append(row)
     return rows
 
 

@@ -1,10 +1,9 @@
-"""The model card: a README.md written into every saved model folder and logged with its run."""
+"""The model card: the README.md of every saved model folder, also logged with its run."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from stance.labels import LABELS
+from stance.names import EVAL_SPLITS
 
 LABEL_MEANINGS = {
     "pro_russia": "advances Russia's position: US or NATO missile defense as a threat to "
@@ -28,15 +27,14 @@ def _metric_rows(metrics: dict[str, float], splits: list[str]) -> list[str]:
     return rows
 
 
-def write_model_card(folder: str | Path, *, run_name: str, base: str, data_counts: dict[str, int],
-                     metrics: dict[str, float], temperature: float,
-                     behaviour: dict[str, float] | None = None,
-                     weakest_slices: list[str] = ()) -> Path:
-    """Write `README.md` into `folder` and return its path."""
+def model_card(*, run_name: str, family: str, base: str, data_counts: dict[str, int],
+               metrics: dict[str, float], temperature: float,
+               behaviour: dict[str, float] | None = None, weakest_slices: list[str] = ()) -> str:
+    """The card's Markdown text."""
     lines = [
         f"# stance classifier `{run_name}`", "",
         "Tells which side an English passage takes on Russia-US arms and missile-defense issues.",
-        f"Fine-tuned from `{base}`.", "",
+        f"Model family `{family}`" + (f", from `{base}`." if base else "."), "",
         "## Intended use",
         "Triage and measurement of framing in news, official statements and commentary about arms",
         "sales, missile defense and arms control, with a person reviewing what matters.", "",
@@ -48,9 +46,12 @@ def write_model_card(folder: str | Path, *, run_name: str, base: str, data_count
         "## Training data",
         "Hand-written passages (see `data/README.md` in the project): "
         + ", ".join(f"{k} {v}" for k, v in data_counts.items()) + ".", "",
-        "## Metrics", *_metric_rows(metrics, ["validation", "test", "challenge"]), "",
+        "## Metrics", *_metric_rows(metrics, list(EVAL_SPLITS)), "",
         "The challenge split holds only hard cases (irony, negation, quote-then-rebut, reversed "
-        "voices) by a separate author and is never used for training or model selection.", "",
+        "voices) by a separate author; the news split is written in the form of real published "
+        "reports (wire copy, state media, statements) by authors who wrote no training passage. "
+        "Neither is used for training, model selection or calibration; news is the closest "
+        "stand-in for the text users score.", "",
         "## Calibration",
         f"Temperature {temperature:.3f} fitted on validation; "
         + (f"validation ECE {metrics['validation_ece_uncalibrated']:.3f} before, "
@@ -63,8 +64,6 @@ def write_model_card(folder: str | Path, *, run_name: str, base: str, data_count
                      + ", ".join(f"{k} {v:.0%}" for k, v in behaviour.items()) + ".")
     if weakest_slices:
         lines.append("Weakest test slices (macro-F1): " + ", ".join(weakest_slices) + ".")
-    lines.append("Passages are scored in overlapping 128-token windows whose logits are averaged, "
-                 "so a short stanced sentence inside a long neutral article can be diluted.")
-    path = Path(folder) / "README.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    lines.append("Long passages are scored in overlapping windows whose logits are averaged, so a "
+                 "short stanced sentence inside a long neutral article can be diluted.")
+    return "\n".join(lines) + "\n"

@@ -1,25 +1,16 @@
 """Checks across records (duplicates, leaks between splits, shortcut words) and the statistics
-printed in the data card. `stance data check --report` runs both."""
+printed in the data card. `stance data check --report` runs both (through `stance.data`)."""
 
 from __future__ import annotations
 
 import re
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from stance.labels import LABELS
 
 NEAR_DUPLICATE_COSINE = 0.8
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
-
-
-@dataclass
-class CheckResult:
-    problems: list[str]
-    stats: dict = field(default_factory=dict)
-    n_records: int = 0
 
 
 def _normalise(text: str) -> str:
@@ -88,9 +79,44 @@ def shortcut_problems(splits: dict[str, list[dict]], most: float = 0.5,
     return problems
 
 
+def _phrases(text: str) -> set[str]:
+    """The 3- and 4-word n-grams of a passage, and its sentences' first words (as `^word`)."""
+    from stance.text import split_sentences
+
+    words = _WORD.findall(text.lower())
+    grams = {" ".join(words[i : i + n]) for n in (3, 4) for i in range(len(words) - n + 1)}
+    openers = {"^" + w[0] for w in (_WORD.findall(s.lower()) for s in split_sentences(text)) if w}
+    return grams | openers
+
+
+def shortcut_phrases(records: list[dict], min_count: int = 15,
+                     max_share: float = 0.8) -> list[tuple[str, int, str, float]]:
+    """Phrases (3-4 words) and sentence-opening words in `min_count` or more passages of which
+    more than `max_share` carry one label: `(phrase, passages, label, share)`, commonest first.
+    A model learns such a phrase instead of the framing ("Both ..." openers were 97% neutral)."""
+    by_phrase: dict[str, Counter] = defaultdict(Counter)
+    for r in records:
+        for phrase in _phrases(r["text"]):
+            by_phrase[phrase][r["label"]] += 1
+    found = []
+    for phrase, counts in by_phrase.items():
+        n = sum(counts.values())
+        label, top = counts.most_common(1)[0] if n >= min_count else (None, 0)
+        if label is not None and top / n > max_share:
+            found.append((phrase, n, label, round(top / n, 2)))
+    return sorted(found, key=lambda f: (-f[1], f[0]))
+
+
+def shortcut_phrase_problems(splits: dict[str, list[dict]]) -> list[str]:
+    """Shortcut phrases of the train split (the one a model learns from)."""
+    return [f"shortcut phrase {phrase!r}: in {n} train passages, {share:.0%} {label}"
+            for phrase, n, label, share in shortcut_phrases(splits.get("train", []))]
+
+
 def cross_record_problems(splits: dict[str, list[dict]]) -> list[str]:
     return (duplicate_problems(splits) + straddle_problems(splits)
-            + near_duplicate_problems(splits) + shortcut_problems(splits))
+            + near_duplicate_problems(splits) + shortcut_problems(splits)
+            + shortcut_phrase_problems(splits))
 
 
 def length_bucket(text: str) -> str:
@@ -116,18 +142,6 @@ def statistics_of(splits: dict[str, list[dict]]) -> dict:
         "words": {"min": min(words), "median": statistics.median(words),
                   "mean": round(statistics.fmean(words), 1), "max": max(words)},
     }
-
-
-def check_data(path: str | Path = "data") -> CheckResult:
-    """Every problem in the data under `path`, and its statistics when it could be read."""
-    from stance.data import DataError, check_splits
-
-    try:
-        splits, problems = check_splits(path)
-    except DataError as exc:  # no folder, or a split file missing
-        return CheckResult(problems=exc.problems)
-    n = sum(len(rs) for rs in splits.values())
-    return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
 
 
 def format_report(stats: dict) -> str:

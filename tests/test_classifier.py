@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from stance import LABELS, Prediction, StanceClassifier
-from stance.base_models import resolve_base_model
+from training.base_models import resolve_base_model
 
 TEXTS = ["the radar in poland was a provocation", "moscow signed the treaty",
          "a reckless violation of the treaty and the talks", "missile"]
@@ -65,20 +65,51 @@ def test_bad_input_is_refused(tiny_clf, bad, exc, fragment):
 
 
 def test_model_with_other_labels_is_refused(tiny_clf, tmp_path):
-    tiny_clf.model.config.id2label = {0: "a", 1: "b", 2: "c"}
-    tiny_clf.model.save_pretrained(tmp_path / "other")
-    tiny_clf.tokenizer.save_pretrained(tmp_path / "other")
+    tiny_clf.config.id2label = {0: "a", 1: "b", 2: "c"}
+    tiny_clf.backend.save(tmp_path / "other")
     with pytest.raises(ValueError, match="not the expected"):
         StanceClassifier.from_pretrained(tmp_path / "other")
 
 
 def test_folder_without_safetensors_is_refused(tmp_path):
-    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "config.json").write_text('{"id2label": {"0": "pro_russia"}}')
     (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ValueError, match="only safetensors"):
         StanceClassifier.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="not a folder"):
         StanceClassifier.from_pretrained(tmp_path / "nowhere")
+
+
+def test_temperature_changes_confidence_not_labels(tiny_clf, tmp_path):
+    before = tiny_clf.predict_proba(TEXTS)
+    tiny_clf.temperature = 4.0
+    after = tiny_clf.predict_proba(TEXTS)
+    np.testing.assert_array_equal(before.argmax(1), after.argmax(1))
+    assert (after.max(1) < before.max(1)).all()
+    tiny_clf.save_pretrained(tmp_path / "hot")
+    assert json.loads((tmp_path / "hot/config.json").read_text())["stance_temperature"] == 4.0
+    assert StanceClassifier.from_pretrained(tmp_path / "hot").temperature == 4.0
+
+
+def test_calibrate_fits_a_temperature_on_held_out_logits(tiny_clf):
+    logits = np.array([[6.0, 0, 0], [0, 6.0, 0], [0, 0, 6.0], [6.0, 0, 0]])
+    t = tiny_clf.calibrate(logits, [0, 1, 2, 1])  # confident and wrong once: soften
+    assert t > 1 and tiny_clf.temperature == t
+
+
+def test_a_failed_save_leaves_the_previous_folder_whole(tiny_clf, tmp_path, monkeypatch):
+    target = tiny_clf.save_pretrained(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def broken(folder):
+        (folder / "model.safetensors").write_bytes(b"half")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tiny_clf.backend, "save", broken)
+    with pytest.raises(OSError, match="No space"):
+        tiny_clf.save_pretrained(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary folder left behind
 
 
 def test_minilm_resolves_to_the_packaged_folder_offline(tmp_path):

@@ -1,0 +1,47 @@
+"""One home for the names that several parts of the project must agree on: the registry, its
+alias, model URIs, file names inside a saved model folder, and metric names.
+
+>>> metric("validation", "f1_macro")
+'validation_f1_macro'
+>>> DEFAULT_MODEL_URI
+'models:/stance-classifier@champion'
+"""
+
+from __future__ import annotations
+
+import os
+
+# MLflow: the store, the registered model and the alias that marks the model users get.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_EXPERIMENT = "stance"
+REGISTERED_MODEL = "stance-classifier"
+CHAMPION = "champion"
+DEFAULT_MODEL_URI = f"models:/{REGISTERED_MODEL}@{CHAMPION}"
+MLFLOW_SCHEMES = ("models:/", "runs:/")
+# The saved folder inside a logged pyfunc model (its artifact key).
+MODEL_ARTIFACT = "hf_model"
+LOGGED_MODEL_NAME = "model"
+
+# Files of a saved model folder. config.json carries the label list and the `stance_*` keys.
+CONFIG_FILE = "config.json"
+MODEL_CARD_FILE = "README.md"
+# Keys of config.json that belong to stance rather than to the encoder.
+BACKEND_KEY = "stance_backend"
+FAMILY_KEY = "stance_family"
+TEMPERATURE_KEY = "stance_temperature"
+
+# Splits: evaluation order everywhere (training, reports, model card, compare).
+TRAIN_SPLIT = "train"
+EVAL_SPLITS = ("validation", "test", "challenge", "news")
+# Per-epoch training metrics are grouped under this prefix in the MLflow UI.
+EPOCH_PREFIX = "epoch/"
+
+
+def metric(split: str, key: str) -> str:
+    """The MLflow metric name of `key` measured on `split`."""
+    return f"{split}_{key}"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    """The store to use: `explicit`, else $MLFLOW_TRACKING_URI, else ./mlflow.db."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
