@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,22 +60,27 @@ class StanceClassifier:
         """Load a saved folder, or an MLflow URI (`models:/name@alias`, `runs:/<id>/model`).
 
         `backend="auto"` uses the backend the folder was saved for (`torch` for a fine-tuned
-        encoder, `onnx` for an exported one, `linear` for TF-IDF, `pooled` for embeddings);
-        name one of `stance.backends.BACKENDS` to insist. Loading a BERT model does not import
+        encoder, `onnx` for an exported one, `linear` for TF-IDF, `pooled` for embeddings) or,
+        on a CPU, the int8 ONNX copy that training verified against it; name one of
+        `stance.backends.BACKENDS` to insist. Loading a BERT model does not import
         `transformers`; other architectures load through it.
         """
         folder, config = resolve_model(path_or_uri)
-        name = choose(folder, config, backend)
+        name = choose(folder, config, backend, device)
         return cls(load_backend(name, folder, config, device))
 
-    def save_pretrained(self, path: str | Path, card: str | None = None) -> Path:
+    def save_pretrained(self, path: str | Path, card: str | None = None,
+                        extra_files: dict[str, Path] | None = None) -> Path:
         """Write a plain folder (config.json with labels and temperature, the backend's weights
-        as safetensors or ONNX, tokenizer files, and `card` as README.md) in one rename, so a
-        failure leaves any folder already at `path` untouched."""
+        as safetensors or ONNX, tokenizer files, `card` as README.md, and `extra_files` copied
+        under their names) in one rename, so a failure leaves any folder already at `path`
+        untouched."""
         with atomic_folder(path) as tmp:
             self.backend.save(tmp)
             if card is not None:
                 (tmp / MODEL_CARD_FILE).write_text(card, encoding="utf-8")
+            for name, source in (extra_files or {}).items():
+                shutil.copyfile(source, tmp / name)
         return Path(path)
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -134,11 +134,19 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _profiles(data: str, files: list[str]) -> str:
+    """Every split (or the given files), plus the third writing round's passages of the
+    trained-on splits when the records say their round."""
     from stance.data import split_files
-    from stance.data.profile import format_profile, profile, read_jsonl
+    from stance.data.profile import profile, read_jsonl, report
 
     paths = [Path(f) for f in files] or list(split_files(data).values())
-    return format_profile({p.stem: profile(read_jsonl(p)) for p in paths})
+    records = {p.stem: read_jsonl(p) for p in paths}
+    latest = [r for name in ("train", "validation", "test") for r in records.get(name, [])
+              if r.get("round") == "3"]
+    columns = {name: profile(rows) for name, rows in records.items()}
+    if latest and not files:
+        columns["round 3"] = profile(latest)
+    return report(columns)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

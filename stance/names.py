@@ -29,6 +29,9 @@ MODEL_CARD_FILE = "README.md"
 BACKEND_KEY = "stance_backend"
 FAMILY_KEY = "stance_family"
 TEMPERATURE_KEY = "stance_temperature"
+# The backend to run on a CPU when the folder also holds its weights (training sets it to `onnx`
+# when the int8 export agrees with PyTorch).
+CPU_BACKEND_KEY = "stance_cpu_backend"
 
 # Splits: evaluation order everywhere (training, reports, model card, compare).
 TRAIN_SPLIT = "train"

@@ -7,6 +7,7 @@ from datasets import ClassLabel, DatasetDict
 from stance import LABELS
 from stance.data import DataError, data_version, load_splits
 from stance.data import check_data
+from stance.data.profile import BANDS, outside_bands, profile, read_jsonl
 from tests.helpers import tiny_records, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,30 +88,61 @@ def test_shortcut_words_are_caught(tiny_data):
     assert any("shortcut word 'giveaway'" in p for p in check_data(tiny_data).problems)
 
 
-def test_committed_data_passes_the_check():
-    result = check_data(ROOT / "data")
-    assert result.problems == []
-    assert result.n_records > 0
+@pytest.fixture(scope="module")
+def committed():
+    """The committed data checked once (the near-duplicate search takes seconds)."""
+    return check_data(ROOT / "data")
 
 
-def test_data_card_statistics_match_the_data():
+def test_committed_data_passes_the_check(committed):
+    assert committed.problems == []
+    assert committed.n_records > 0
+
+
+def test_data_card_statistics_match_the_data(committed):
     from stance.data.checks import format_report
 
     card = (ROOT / "data/README.md").read_text(encoding="utf-8")
     block = card.split("<!-- stats:begin -->\n")[1].split("\n<!-- stats:end -->")[0]
-    assert block == format_report(check_data(ROOT / "data").stats)
+    assert block == format_report(committed.stats)
 
 
-def test_committed_data_meets_the_dataset_quotas():
-    stats = check_data(ROOT / "data").stats
-    total = sum(sum(c.values()) for c in stats["label_by_split"].values())
-    assert total >= 3000 and sum(stats["label_by_split"]["challenge"].values()) >= 300
-    for counts in stats["label_by_split"].values():
+def test_committed_data_meets_the_dataset_quotas(committed):
+    stats = committed.stats
+    by_split = stats["label_by_split"]
+    total = sum(sum(c.values()) for c in by_split.values())
+    assert total >= 6000 and sum(by_split["news"].values()) >= 500
+    assert sum(by_split["challenge"].values()) >= 300
+    for counts in by_split.values():
         n = sum(counts.values())
-        assert all(0.30 <= c / n <= 0.37 for c in counts.values())
+        assert all(0.29 <= c / n <= 0.41 for c in counts.values())
     assert len(stats["topic"]) >= 15 and max(stats["topic"].values()) / total <= 0.12
     assert len(stats["register"]) >= 8
-    assert 1 - stats["hard_case"]["(none)"] / total >= 0.25
+
+
+@pytest.mark.parametrize("name", sorted(BANDS))
+def test_the_realism_profile_sits_in_its_bands(name):
+    """The train split at least halfway to real published text; news, and the third round's
+    passages, within a few points of it, measure by measure (the bands are in
+    stance/data/profile.py and explained in the data card)."""
+    if name == "round 3":
+        records = [r for split in ("train", "validation", "test")
+                   for r in read_jsonl(ROOT / "data" / f"{split}.jsonl") if r["round"] == "3"]
+    else:
+        records = read_jsonl(ROOT / "data" / f"{name}.jsonl")
+    assert outside_bands(profile(records), BANDS[name]) == []
+
+
+def test_shortcut_phrases_are_caught(tiny_data):
+    path = tiny_data / "train.jsonl"
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    for r in records[:16]:  # the first 20 are pro_russia: a phrase only they carry
+        r["text"] = "as the kremlin put it " + r["text"]
+    write_jsonl(path, records)
+    problems = check_data(tiny_data).problems
+    assert any("shortcut phrase 'as the kremlin put'" in p and "100% pro_russia" in p
+               for p in problems)
+    assert any("shortcut phrase '^as'" in p for p in problems)  # a sentence opener too
 
 
 def test_passages_added_to_train_keep_the_stored_assignment(tiny_data, tmp_path):

@@ -1,6 +1,8 @@
 """Training end to end on the tiny BERT and the tiny cue-word task: the loop learns, the best
 epoch is kept, seeds repeat, runs are tracked and registered, families share one path."""
 
+import json
+
 import mlflow
 import numpy as np
 import pytest
@@ -101,7 +103,8 @@ def store(tiny_model_dir, data, tmp_path_factory):
     at a tiny learning rate, trained second) and `bow` (the TF-IDF family)."""
     store = tmp_path_factory.mktemp("store")
     tiny = tiny_overrides(tiny_model_dir, data, store)
-    train("configs/smoke.yaml", store, *tiny, "run_name=good", "training.epochs=15")
+    train("configs/smoke.yaml", store, *tiny, "run_name=good", "training.epochs=15",
+          "training.onnx_int8=true")
     train("configs/smoke.yaml", store, *tiny, "run_name=worse", "training.epochs=1",
           "training.learning_rate=1e-6")
     train("configs/tfidf.yaml", store, *tiny, "run_name=bow", "tracking.experiment=stance-smoke",
@@ -118,6 +121,30 @@ def test_entry_point_tracks_a_run(store):
         run.data.metrics)
     assert (store / "models/good/model.safetensors").is_file()
     assert "Metrics" in (store / "models/good/README.md").read_text()
+
+
+def test_a_verified_int8_copy_is_the_cpu_default(store):
+    run = runs_by_name(store)["good"]
+    assert run.data.metrics["onnx_int8_kept"] == 1.0
+    assert abs(run.data.metrics["onnx_int8_test_f1_delta"]) <= 0.01
+    folder = store / "models/good"
+    assert json.loads((folder / "config.json").read_text())["stance_cpu_backend"] == "onnx"
+    cpu, torch_clf = (StanceClassifier.from_pretrained(folder, backend=b) for b in ("auto", "torch"))
+    assert type(cpu.backend).__name__ == "OnnxBackend"
+    texts = ["moscow signed the treaty", "a reckless violation of the talks"]
+    assert [p.label for p in cpu.predict(texts)] == [p.label for p in torch_clf.predict(texts)]
+    assert not (store / "models/worse/model.onnx").exists()  # turned off for that run
+
+
+def test_an_int8_copy_that_disagrees_is_dropped(tiny_model_dir, data, tmp_path, monkeypatch):
+    monkeypatch.setattr("training.cpu_path.TOLERANCE", -1.0)  # nothing can pass
+    train("configs/smoke.yaml", tmp_path, *tiny_overrides(tiny_model_dir, data, tmp_path),
+          "run_name=strict", "training.onnx_int8=true")
+    run = runs_by_name(tmp_path)["strict"]
+    assert run.data.metrics["onnx_int8_kept"] == 0.0
+    assert not (tmp_path / "models/strict/model.onnx").exists()
+    clf = StanceClassifier.from_pretrained(tmp_path / "models/strict")
+    assert type(clf.backend).__name__ == "TorchBackend"
 
 
 def test_champion_moves_only_to_a_better_model(store):
@@ -147,7 +174,7 @@ def test_every_family_logs_the_same_metrics_and_a_loadable_model(store):
 
 
 def test_paired_comparison_reads_each_runs_predictions(store):
-    from training.compare import find_run, paired_table
+    from training.compare import find_model, find_run, paired_table
 
     mlflow.set_tracking_uri(store_uri(store))
     good, worse = (find_run(name, "stance-smoke") for name in ("good", "worse"))
@@ -160,8 +187,12 @@ def test_paired_comparison_reads_each_runs_predictions(store):
     reverse = paired_table(worse, good, ["test"]).iloc[0]
     assert reverse.a_minus_b == pytest.approx(-row.a_minus_b, abs=1e-4)
     assert not reverse.a_clearly_better
-    with pytest.raises(ValueError, match="no predictions table for split 'news'"):
+    with pytest.raises(ValueError, match="no predictions table for split .news."):
         paired_table(good, worse, ["news"])
+    # An ensemble averages probabilities: of a run with itself, it is the run.
+    assert paired_table(find_model("good+good", "stance-smoke"), good).iloc[0].a_minus_b == 0
+    mixed = paired_table(find_model("good+bow", "stance-smoke"), worse).iloc[0]
+    assert mixed.f1_a >= mixed.f1_b and mixed.a_clearly_better
 
 
 def test_bad_data_stops_training_before_a_run(tiny_data, tmp_path):

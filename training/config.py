@@ -46,6 +46,7 @@ class ModelConfig:
     family: str = _field("transformer", choices=FAMILIES, help="see training/families")
     base: str = "minilm"  # the encoder to fine-tune (transformer) or to embed with (embeddings)
     max_length: int = _field(128, minimum=8, help="tokens per window, <= the encoder's positions")
+    freeze_layers: int = non_negative(0, "freeze the embeddings and the lowest N encoder layers")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class TrainingConfig:
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     calibrate: bool = True  # fit a temperature on validation after training
     checkpoint_every: int = non_negative(1, "epochs between checkpoints; 0 disables them")
+    patience: int = non_negative(0, "stop after N epochs without a better validation macro-F1")
+    onnx_int8: bool = True  # keep a verified int8 ONNX copy beside the weights (the CPU default)
 
 
 @dataclass(frozen=True)

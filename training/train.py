@@ -29,6 +29,7 @@ from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric
 from training import tracking
 from training.base_models import resolve_base_model
 from training.checkpoint import has_checkpoint
+from training.cpu_path import attach_cpu_path
 from training.config import Config, config_from_dict, flatten, load_config
 from training.families import FitContext, family
 
@@ -70,21 +71,23 @@ def check_base_model(config: Config) -> None:
                              f"the {limit} positions of base model {config.model.base!r}")
 
 
-def calibrate_and_evaluate(config: Config, clf: StanceClassifier, splits, out: Path) -> Evaluation:
+def calibrate_and_evaluate(config: Config, clf: StanceClassifier, splits,
+                           out: Path) -> tuple[Evaluation, dict]:
     """One forward pass per evaluation split: the temperature is fitted on validation's logits
-    (when `training.calibrate`), and every split is reported from the same logits."""
+    (when `training.calibrate`), and every split is reported from the same logits (returned)."""
     names = [s for s in EVAL_SPLITS if s in splits]
     batch = config.training.eval_batch_size
     logits = {s: clf.logits(splits[s]["text"], batch) for s in names}
     if config.training.calibrate:
         mlflow.log_metric("temperature", clf.calibrate(logits["validation"],
                                                        splits["validation"]["label"]))
-    return evaluate(clf, {s: splits[s].to_dict() for s in names}, out, logits=logits,
-                    behaviour=Path(config.data.path) / "behaviour.jsonl", batch_size=batch)
+    result = evaluate(clf, {s: splits[s].to_dict() for s in names}, out, logits=logits,
+                      behaviour=Path(config.data.path) / "behaviour.jsonl", batch_size=batch)
+    return result, logits
 
 
 def save_and_log(config: Config, clf: StanceClassifier, splits, result: Evaluation,
-                 run_name: str) -> None:
+                 run_name: str, extra_files: dict[str, Path]) -> None:
     """Save the folder with its model card, log it as a pyfunc model, register, maybe promote."""
     metrics = result.metrics
     slices = sorted((v, k.split("__", 1)[1]) for k, v in metrics.items()
@@ -95,7 +98,8 @@ def save_and_log(config: Config, clf: StanceClassifier, splits, result: Evaluati
                       data_counts={s: len(d) for s, d in splits.items()}, metrics=metrics,
                       temperature=clf.temperature, behaviour=result.behaviour,
                       weakest_slices=[f"{name} {v:.2f}" for v, name in slices[:5]])
-    folder = clf.save_pretrained(Path(config.output_dir) / run_name, card=card)
+    folder = clf.save_pretrained(Path(config.output_dir) / run_name, card=card,
+                                 extra_files=extra_files)
     mlflow.log_text(card, "model_card/README.md")
     if config.tracking.log_model:
         tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
@@ -181,9 +185,13 @@ def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resu
     clf = family(config.model.family).fit(config, splits, FitContext(checkpoint, resume, _log_epoch))
     mlflow.log_metric("train_seconds", time.perf_counter() - started)
     with tempfile.TemporaryDirectory() as tmp:
-        result = calibrate_and_evaluate(config, clf, splits, Path(tmp))
+        result, logits = calibrate_and_evaluate(config, clf, splits, Path(tmp))
         result.log_to_mlflow()
-    save_and_log(config, clf, splits, result, run_name)
+        extra_files = {}
+        if config.training.onnx_int8 and hasattr(clf.backend, "model"):
+            extra_files, checks = attach_cpu_path(clf, splits, logits, Path(tmp))
+            mlflow.log_metrics(checks)
+        save_and_log(config, clf, splits, result, run_name, extra_files)
 
 
 def _raise_interrupt(signum, frame) -> None:

@@ -99,9 +99,11 @@ class Trainer:
                 "labels": torch.tensor([r["label"] for r in rows])}
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
-        # Biases and LayerNorm weights are not decayed, as in BERT's recipe.
-        decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+        # Biases and LayerNorm weights are not decayed, as in BERT's recipe; frozen weights
+        # (model.freeze_layers) are left out.
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        decay = [p for p in trainable if p.ndim > 1]
+        no_decay = [p for p in trainable if p.ndim <= 1]
         groups = [{"params": decay, "weight_decay": self.config.weight_decay},
                   {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=self.config.learning_rate)
@@ -112,7 +114,8 @@ class Trainer:
         return classification_metrics(dataset["label"], proba, self.clf.labels)
 
     def fit(self, train, validation, resume: bool = False) -> list[dict[str, float]]:
-        """Train for `epochs`, evaluate after each, restore the best; returns per-epoch metrics.
+        """Train for `epochs` (fewer with `patience`), evaluate after each, restore the best;
+        returns per-epoch metrics.
 
         With a `checkpoint_dir`, a checkpoint is written every `checkpoint_every` epochs, and
         `resume=True` continues from the one found there.
@@ -139,6 +142,10 @@ class Trainer:
                 best_weights = {k: v.detach().cpu().clone()
                                 for k, v in self._unwrap(model).state_dict().items()}
             self._maybe_checkpoint(model, optimizer, scheduler, state, best_weights)
+            if cfg.patience and epoch - state.best_epoch >= cfg.patience:
+                logger.info("no better validation macro-F1 for %d epochs: stopping after "
+                            "epoch %d", cfg.patience, epoch)
+                break
         self.backend.model = self._unwrap(model)
         if best_weights is not None:
             self.backend.model.load_state_dict(best_weights)

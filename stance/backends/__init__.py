@@ -13,6 +13,7 @@ only say how one padded batch is run (`_forward(input_ids, attention_mask)`).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from stance.names import BACKEND_KEY, CONFIG_FILE
+from stance.names import BACKEND_KEY, CONFIG_FILE, CPU_BACKEND_KEY
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,14 @@ class BackendEntry:
     module: str  # imported only when a folder is loaded with this backend
     weights: str  # the file that marks a folder this backend can load
     description: str
+    runtime: str | None = None  # an optional package it needs, checked before choosing it
 
 
 BACKENDS: dict[str, BackendEntry] = {
     "torch": BackendEntry("stance.backends.torch", "model.safetensors",
                           "a transformer encoder in PyTorch (CPU or CUDA)"),
     "onnx": BackendEntry("stance.backends.onnx", "model.onnx",
-                         "the same encoder exported to ONNX Runtime (CPU)"),
+                         "the same encoder exported to ONNX Runtime (CPU)", "onnxruntime"),
     "linear": BackendEntry("stance.backends.linear", "linear.safetensors",
                            "TF-IDF features and a linear layer"),
     "pooled": BackendEntry("stance.backends.pooled", "head.safetensors",
@@ -82,9 +84,21 @@ def available(folder: Path) -> list[str]:
     return [name for name, entry in BACKENDS.items() if (folder / entry.weights).is_file()]
 
 
-def choose(folder: Path, config: FolderConfig, requested: str) -> str:
-    """The backend to load `folder` with: `requested`, or for `auto` the one the folder names
-    (`stance_backend` in config.json), else the first whose weights it holds."""
+def _on_cpu(device: str) -> bool:
+    if device != "auto":
+        return device == "cpu"
+    # Checked without importing torch (a second of start-up): NVIDIA's driver lists GPUs here.
+    return not any(Path("/proc/driver/nvidia/gpus").glob("*"))
+
+
+def _runtime_installed(entry: BackendEntry) -> bool:
+    return entry.runtime is None or importlib.util.find_spec(entry.runtime) is not None
+
+
+def choose(folder: Path, config: FolderConfig, requested: str, device: str = "auto") -> str:
+    """The backend to load `folder` with: `requested`; or, for `auto`, on a CPU the folder's
+    `stance_cpu_backend` (its int8 ONNX, when training verified it), else the backend the
+    folder names (`stance_backend`), else the first whose weights it holds."""
     if requested != "auto" and requested not in BACKENDS:
         raise ValueError(f"backend must be 'auto' or one of {list(BACKENDS)}, got {requested!r}")
     present = available(folder)
@@ -94,6 +108,9 @@ def choose(folder: Path, config: FolderConfig, requested: str) -> str:
             raise ValueError(f"model folder {str(folder)!r} is missing "
                              f"{[BACKENDS[requested].weights]} for backend {requested!r}{hint}")
         return requested
+    cpu = getattr(config, CPU_BACKEND_KEY, None)
+    if cpu in present and _on_cpu(device) and _runtime_installed(BACKENDS[cpu]):
+        return cpu
     named = getattr(config, BACKEND_KEY, None)
     if named in present:
         return named

@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = (TRAIN_SPLIT, *EVAL_SPLITS)
 REQUIRED_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 FIELDS: tuple[str, ...] = ("id", "text", "label", "topic", "register", "hard_case", "group")
-# Kept when present (the outlet whose style a passage imitates), "" when absent.
-OPTIONAL_FIELDS: tuple[str, ...] = ("outlet",)
+# Kept when present, "" when absent: the outlet whose style a passage imitates, and the writing
+# round it comes from (data/README.md).
+OPTIONAL_FIELDS: tuple[str, ...] = ("outlet", "round")
 # hard_case may be empty (an ordinary passage); every other field needs a value.
 _MAY_BE_EMPTY = {"hard_case"}
 

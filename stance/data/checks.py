@@ -42,20 +42,24 @@ def straddle_problems(splits: dict[str, list[dict]]) -> list[str]:
 
 def near_duplicate_problems(splits: dict[str, list[dict]],
                             threshold: float = NEAR_DUPLICATE_COSINE) -> list[str]:
-    """Pairs in different splits whose TF-IDF cosine is above `threshold`."""
+    """Pairs in different splits whose TF-IDF cosine is above `threshold` (only the blocks
+    between two splits are computed: pairs within a split may be alike)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    records = [(name, r) for name, rs in splits.items() for r in rs]
-    if len(records) < 2:
+    names = [name for name, records in splits.items() if records]
+    if len(names) < 2:
         return []
-    matrix = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(
-        [r["text"] for _, r in records])
-    sims = (matrix @ matrix.T).tocoo()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(
+        [r["text"] for name in names for r in splits[name]])
+    matrices = {name: vectorizer.transform([r["text"] for r in splits[name]]) for name in names}
     problems = []
-    for i, j, sim in zip(sims.row, sims.col, sims.data):
-        if i < j and sim > threshold and records[i][0] != records[j][0]:
-            problems.append(f"{records[j][1]['_where']}: near-duplicate (cosine {sim:.2f}) of "
-                            f"{records[i][1]['_where']} in another split")
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            sims = (matrices[first] @ matrices[second].T).tocoo()
+            for a, b, sim in zip(sims.row, sims.col, sims.data):
+                if sim > threshold:
+                    problems.append(f"{splits[second][b]['_where']}: near-duplicate (cosine "
+                                    f"{sim:.2f}) of {splits[first][a]['_where']} in another split")
     return problems
 
 

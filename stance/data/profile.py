@@ -3,10 +3,10 @@
 Each measure is a share of passages (or a number per passage) computed from the text alone, plus
 `register` and `label` when a record has them. `TARGETS` holds the figures measured on a few
 hundred real published passages on our topics; `BANDS` the ranges the committed data must sit in
-(checked by the tests, explained in data/README.md). Standard library only, so it also runs as a
-plain script on any JSONL file:
+(checked by the tests, explained in data/README.md). For any JSONL file:
 
-    python stance/data/profile.py data/train.jsonl data/news.jsonl
+    python -m stance.data.profile data/train.jsonl data/news.jsonl
+    stance data check --profile            # every split of data/
 
 >>> p = profile([{"text": 'Kremlin spokesman Dmitry Peskov said on Monday the plan "threatens '
 ...               'our national security".', "label": "pro_russia"}])
@@ -22,6 +22,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from stance.data.lexicon import EVALUATIVE, GIVEN, SURNAMES, TITLES
+
 NEWS_REGISTERS = frozenset({"wire_news", "newspaper_report", "state_media_news", "foreign_media_news"})
 # Registers imitated by the first dataset that real published text on these topics hardly has.
 UNREAL_REGISTERS = frozenset({"academic_abstract", "diplomatic_cable", "interview", "letter_to_editor"})
@@ -34,43 +36,8 @@ _ATTRIBUTION = re.compile(
     r"acknowledged|conceded|quoted|reported|wrote|writes|accused|den(?:y|ies|ied)|call(?:s|ed)|"
     r"describe[sd]|urge[sd]|stress(?:es|ed)|complain(?:s|ed)|point(?:s|ed) out|in a statement|"
     r"countered|replied|responded)\b", re.I)
-_TITLES = (r"(?:[Ss]pokes(?:man|woman|person)|[Mm]inister|[Ss]ecretary|[Pp]resident|[Ss]enator|"
-           r"[Aa]mbassador|[Gg]eneral|[Aa]dmiral|[Dd]irector|[Cc]hief|[Cc]hairman|[Cc]hairwoman|"
-           r"[Cc]ommander|[Oo]fficial|[Ee]nvoy|[Aa]dviser|[Aa]dvisor|[Aa]nalyst|[Hh]ead|[Ll]eader|"
-           r"[Cc]ongressman|[Cc]ongresswoman|[Rr]epresentative|[Rr]ep\.|[Ss]en\.|[Gg]en\.|"
-           r"[Ss]peaker|[Cc]hancellor|[Pp]remier|[Nn]egotiator|[Ff]ellow|[Ee]xpert|[Pp]rofessor|"
-           r"[Ee]ditor|[Ss]ecretary-[Gg]eneral|[Dd]eputy|[Cc]ounterpart|[Pp]eskov)")
 _NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
-_TITLE_NAME = re.compile(rf"\b{_TITLES}\s+(?:of\s+[A-Z][a-z]+\s+)?{_NAME}\s+(?:[A-Z]\.\s+)?{_NAME}\b")
-# A named person: two capitalised words of which the first is a common given name, or a known
-# surname of the people who appear in this field's news.
-_GIVEN = set("""Sergei Sergey Dmitry Dmitri Vladimir Maria Alexander Aleksandr Alexei Alexey Mikhail
-Nikolai Yuri Andrei Andrey Viktor Igor Oleg Anatoly Valery Vyacheslav Konstantin Grigory Leonid
-Boris Ivan Pavel Mike Michael John George Donald Joe Barack Hillary Antony Tony Rex Condoleezza
-Colin Robert Bob James Jim Mark Lloyd Jake Jens Mark Ash Ashton Chuck Rose Ellen Frank Dan Daniel
-Steven Stephen Steve Richard David Paul Peter Thomas Tom William Bill Charles Anne Ann Jen Ned
-Marshall Heather Kay Kurt Karen Victoria Wendy Linton Lindsey Marco Ted Bernie Elizabeth Jack Adam
-Nancy Mitch Jeanne Jeffrey Jeff Jon Matthew Matt Patrick Brian Ben Henry Sam Samuel Eric Kathleen
-Recep Mevlut Hulusi Ibrahim Ismail Ali Hassan Hossein Mohammad Mohammed Javad Abbas Nasser Ebrahim
-Hugo Nicolas Jorge Delcy Vladimir Narendra Rajnath Subrahmanyam Nirmala Manohar Sushma Xi Wang Zhao
-Hua Geng Mariusz Andrzej Mateusz Radoslaw Witold Antoni Jaroslaw Klaus Traian Mircea Ion Vasile
-Bogdan Miroslav Mirek Petr Jan Vaclav Mirek Kristina Kaja Linas Gabrielius Dalia Vytautas Heiko
-Angela Olaf Emmanuel Boris Theresa Anders Rasmus Javier Shinzo Taro Fumio Moon Yoon Park Kim Shigeru
-Yoshihide Bashar Bashir Walid Faisal Mohammed Abdullah Khalid Lee Sean Kevin Gordon Ryan Rand
-Avril Christopher Chris Gina Mara Rebecca Laura Lynn Susan Sarah Sergei Hans Rolf Joschka Nikki
-Ilya Yevgeny Evgeny Gennady Kirill Roman Vasily Fyodor Ruslan Vitaly Artem Alexandra Elena Olga
-Tatiana Natalia Mikhailov Jaap Gilles Ursula Josep Federica Javad Hossein Amir Ahmad Mahmoud""".split())
-_SURNAMES = set("""Putin Lavrov Peskov Ryabkov Zakharova Shoigu Medvedev Ivanov Gerasimov Antonov
-Nebenzia Chemezov Shugayev Kislyak Baluevsky Yakovenko Grushko Belousov Ulyanov Kosachev Rudskoi
-Bush Obama Trump Biden Clinton Pompeo Tillerson Kerry Blinken Rice Rumsfeld Cheney Gates Mattis
-Esper Austin Bolton Gottemoeller Thompson Nuland Hagel Carter Panetta Stoltenberg Rutte Rasmussen
-Erdogan Cavusoglu Akar Fidan Chavez Maduro Rouhani Zarif Khamenei Raisi Araghchi Modi Jaishankar
-Sitharaman Singh Assad Netanyahu Abe Kishida Duda Morawiecki Tusk Blaszczak Kaczynski Macierewicz
-Iohannis Basescu Ponta Landsbergis Nauseda Scholz Merkel Macron Sullivan Kendall McConnell Schumer
-Pelosi Graham Menendez Inhofe Risch Cotton Rubio Cruz Markey Warren Sanders McCain Kirby Price
-Psaki Nauert Ortagus Miller Wright Bondarev Ushakov Lukashenko Kimball Kristensen Postol Lewis
-Pifer Kroenig Karako Obering Syring Hill Greaves Mueller Poblete Vershbow Volker Gorbachev Yeltsin
-Xi Wang Zhao Kim Moon Yoon""".split())
+_TITLE_NAME = re.compile(rf"\b{TITLES}\s+(?:of\s+[A-Z][a-z]+\s+)?{_NAME}\s+(?:[A-Z]\.\s+)?{_NAME}\b")
 _GIVEN_NAME = re.compile(r"\b([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?[A-Z][a-z]+")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _AGENCY = re.compile(r"\b(Interfax|TASS|RIA(?: Novosti)?|Reuters|AP|Associated Press|AFP|"
@@ -83,25 +50,6 @@ _SENTENCE = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
 _BOTH = re.compile(r"\b(both|neither|each side|either side)\b", re.I)
 # Topics of the passages on neighbouring subjects, with no Russia-US angle (always neutral).
 NEIGHBOURING_TOPICS = frozenset({"adjacent"})
-# Words by which a narrator (or a speaker) takes sides: judgement, alarm, scorn, distancing.
-EVALUATIVE = frozenset("""
-absurd aggression aggressive aggressor alarming alleged allegedly arrogant baseless belligerent
-bellicose blackmail blatant brazen bully bullying careless claim claimed claims coercion coercive
-condemn condemned contempt cynical dangerous deceitful deceptive defiance defiant deliberate
-destabilising destabilizing disgraceful dishonest disingenuous dismissed double-standard duplicitous
-egregious escalation escalatory excuse false farce flagrant flimsy foolish groundless hawkish
-hostile hypocrisy hypocritical hysteria hysterical illegal illegitimate imperial imperialist
-intimidate intimidation irresponsible justified lawful legitimate lie lies malign menace menacing
-militarist militaristic misguided myth naked nonsense notorious outrageous paranoid pretext
-propaganda provocation provocative provocatively rash reckless recklessly reckless
-responsible ridiculous rogue russophobia russophobic sabotage sham shameful so-called sinister
-spurious threat threaten threatened threatening threats unacceptable unfounded unjust unjustified
-unlawful unprovoked unreliable vindicated violate violated violation violations wise wisely
-wrongly bizarre cavalier coercing hegemony hegemonic unilateral unilaterally defensive peaceful
-stabilising stabilizing sovereign sovereignty bluster boast boasted rhetoric fearmongering
-""".split())
-
-
 def _outside_quotes(text: str) -> str:
     return _QUOTE.sub(" ", text)
 
@@ -116,9 +64,9 @@ def _words(text: str) -> list[str]:
 
 
 def _named_person(text: str) -> bool:
-    if _TITLE_NAME.search(text) or any(m.group(1) in _GIVEN for m in _GIVEN_NAME.finditer(text)):
+    if _TITLE_NAME.search(text) or any(m.group(1) in GIVEN for m in _GIVEN_NAME.finditer(text)):
         return True
-    return any(w in _SURNAMES for w in _words(text))
+    return any(w in SURNAMES for w in _words(text))
 
 
 def _evaluative(text: str) -> int:
@@ -238,6 +186,40 @@ MEASURES: tuple[tuple[str, str, float | None], ...] = (
 )
 TARGETS = {key: target for key, _, target in MEASURES}
 
+# The ranges the committed data must sit in (tests/test_data.py checks them; data/README.md
+# explains them). `news`, the held-out stand-in for real text, within a few points of every
+# real-text figure of the first twelve measures; `train` at least halfway from where the first
+# dataset stood (10% news, 35% unreal registers, 1% quotes, ...) to those figures.
+BANDS: dict[str, dict[str, tuple[float, float]]] = {
+    "news": {"news": (0.80, 0.90), "unreal": (0.0, 0.02), "quote4": (0.35, 0.50),
+             "said": (0.40, 0.56), "attribution": (0.70, 0.88), "named_person": (0.38, 0.55),
+             "title_name": (0.15, 0.26), "agency": (0.04, 0.11), "weekday": (0.09, 0.18),
+             "short20": (0.0, 0.02), "words_median": (50, 62), "words_per_sentence": (21.5, 26),
+             "label_neutral": (0.36, 0.44)},
+    # the third round's passages (in train, validation and test): the real-text profile, with
+    # about a quarter op-eds, analysis and statements beside the news reports
+    "round 3": {"news": (0.70, 0.90), "unreal": (0.0, 0.02), "quote4": (0.35, 0.50),
+                "said": (0.40, 0.56), "attribution": (0.70, 0.90), "named_person": (0.38, 0.55),
+                "title_name": (0.15, 0.26), "agency": (0.04, 0.11), "weekday": (0.09, 0.18),
+                "short20": (0.0, 0.02), "words_median": (50, 62),
+                "words_per_sentence": (21.5, 26), "label_neutral": (0.36, 0.44)},
+    "train": {"news": (0.475, 1.0), "unreal": (0.0, 0.15), "quote4": (0.215, 1.0),
+              "said": (0.325, 1.0), "attribution": (0.605, 1.0), "named_person": (0.245, 1.0),
+              "title_name": (0.11, 1.0), "agency": (0.035, 1.0), "weekday": (0.095, 1.0),
+              "short20": (0.0, 0.08), "words_median": (52, 70), "words_per_sentence": (21.5, 30)},
+}
+
+
+def outside_bands(measured: dict, bands: dict[str, tuple[float, float]]) -> list[str]:
+    """The measures of `measured` outside their band, as readable lines.
+
+    >>> outside_bands({"news": 0.3}, {"news": (0.475, 1.0)})
+    ['news = 0.3, outside [0.475, 1.0]']
+    """
+    return [f"{key} = {measured.get(key)}, outside [{lo}, {hi}]"
+            for key, (lo, hi) in bands.items()
+            if measured.get(key) is None or not lo <= measured[key] <= hi]
+
 
 def _cell(key: str, value) -> str:
     if value is None:
@@ -266,5 +248,15 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-if __name__ == "__main__":  # a plain script too: python stance/data/profile.py FILE...
-    print(format_profile({Path(f).stem: profile(read_jsonl(f)) for f in sys.argv[1:]}))
+def report(profiles: dict[str, dict]) -> str:
+    """The table, then each profile's measures outside its band (for names with bands)."""
+    lines = [format_profile(profiles)]
+    for name, measured in profiles.items():
+        if name in BANDS:
+            off = outside_bands(measured, BANDS[name])
+            lines.append(f"{name}: " + ("within its bands" if not off else "; ".join(off)))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report({Path(f).stem: profile(read_jsonl(f)) for f in sys.argv[1:]}))

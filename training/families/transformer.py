@@ -12,10 +12,25 @@ USES_BASE = True
 DISTRIBUTED = True
 
 
+def freeze(model, n_layers: int) -> None:
+    """Freeze the embeddings and the lowest `n_layers` encoder layers: no gradients flow below
+    the first trainable layer, so each step costs less (the top layers and head still learn)."""
+    if n_layers == 0:
+        return
+    encoder = model.base_model
+    layers = encoder.encoder.layer
+    if n_layers > len(layers):
+        raise ValueError(f"config key 'model.freeze_layers' is {n_layers}, but the encoder has "
+                         f"{len(layers)} layers")
+    for module in (encoder.embeddings, *layers[:n_layers]):
+        module.requires_grad_(False)
+
+
 def fit(config, splits, context) -> StanceClassifier:
     backend = from_base(resolve_base_model(config.model.base), list(LABELS),
                         config.model.max_length, config.training.device)
     backend.config.stance_family = "transformer"
+    freeze(backend.model, config.model.freeze_layers)
     clf = StanceClassifier(backend)
     Trainer(clf, config.training, seed=config.seed, checkpoint_dir=context.checkpoint,
             on_epoch_end=context.on_epoch_end).fit(splits["train"], splits["validation"],
