@@ -18,12 +18,16 @@ import torch
 from stance.backends import BACKENDS
 
 logger = logging.getLogger(__name__)
-_OPSET = 18
+_OPSET = 17
+# Architectures whose exported graph ONNX Runtime can fuse (attention, layer norms, GELU into
+# single kernels): about 1.3x faster on a CPU, before int8. Others are exported unfused.
+_FUSABLE = {"bert": "bert"}
 
 
 def export_onnx(clf, out: Path, int8: bool = False) -> None:
-    """The encoder as an ONNX graph with dynamic batch and sequence axes; `int8=True` quantizes
-    the matrix multiplications' weights to int8 (activations are quantized on the fly)."""
+    """The encoder as an ONNX graph with dynamic batch and sequence axes, fused where ONNX
+    Runtime knows the architecture; `int8=True` quantizes the matrix multiplications' weights
+    to int8 (activations are quantized on the fly)."""
     from stance.backends.onnx import import_onnxruntime
 
     import_onnxruntime()
@@ -31,16 +35,9 @@ def export_onnx(clf, out: Path, int8: bool = False) -> None:
     if not hasattr(backend, "model") or not isinstance(backend.model, torch.nn.Module):
         raise ValueError(f"only a torch model can be exported to ONNX, not a "
                          f"{type(backend).__name__}")
-    onnx_file = out / BACKENDS["onnx"].weights
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        _export_graph(backend, fp32)
-        if int8:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(fp32, onnx_file, weight_type=QuantType.QInt8)
-        else:
-            shutil.copyfile(fp32, onnx_file)
+        graph = _export_graph(backend, Path(tmp))
+        _finish(graph, out / BACKENDS["onnx"].weights, int8)
     backend.config.stance_backend, backend.config.stance_onnx_int8 = "onnx", int8
     try:
         backend.save_config(out)
@@ -48,6 +45,53 @@ def export_onnx(clf, out: Path, int8: bool = False) -> None:
         backend.config.stance_backend = "torch"
         del backend.config.stance_onnx_int8
     backend.tokenizer.save_pretrained(out)
+
+
+def _eager_model(backend, tmp: Path) -> torch.nn.Module:
+    """The backend's model as a `transformers` model with eager attention: the graph pattern
+    ONNX Runtime's fusions recognise (SDPA and `stance.backends.bert` export differently)."""
+    from transformers import AutoModelForSequenceClassification
+
+    backend.save(tmp / "torch")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tmp / "torch", attn_implementation="eager", use_safetensors=True)
+    return _LogitsOnly(model).eval()
+
+
+def _export_graph(backend, tmp: Path) -> Path:
+    """fp32 graph (TorchScript exporter), then ONNX Runtime's transformer fusions if any."""
+    example = backend.tokenizer.pad({"input_ids": backend.tokenizer(["a b c", "d"])["input_ids"]},
+                                    return_tensors="pt")
+    names = ["input_ids", "attention_mask"]
+    path = tmp / "fp32.onnx"
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    torch.onnx.export(_eager_model(backend, tmp), tuple(example[n] for n in names), str(path),
+                      dynamo=False, opset_version=_OPSET, input_names=names,
+                      output_names=["logits"], dynamic_axes=axes)
+    kind = _FUSABLE.get(getattr(backend.config, "model_type", ""))
+    if kind is None:
+        return path
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(str(path), model_type=kind,
+                           num_heads=backend.config.num_attention_heads,
+                           hidden_size=backend.config.hidden_size)
+    fused.save_model_to_file(str(tmp / "fused.onnx"))
+    logger.info("fused %s", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
+    return tmp / "fused.onnx"
+
+
+def _finish(graph: Path, target: Path, int8: bool) -> None:
+    if not int8:
+        shutil.copyfile(graph, target)
+        return
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Fused operators come from ONNX Runtime's own domain, whose output types shape inference
+    # cannot see: tell the quantizer they are float.
+    quantize_dynamic(graph, target, weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 class _LogitsOnly(torch.nn.Module):
@@ -59,19 +103,6 @@ class _LogitsOnly(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-
-
-def _export_graph(backend, path: Path) -> None:
-    example = backend.tokenizer.pad({"input_ids": backend.tokenizer(["a b c", "d"])["input_ids"]},
-                                    return_tensors="pt")
-    names = ["input_ids", "attention_mask"]
-    example = {name: example[name].to(backend.device) for name in names}
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    program = torch.onnx.export(
-        _LogitsOnly(backend.model).eval(), kwargs=example, dynamo=True, verbose=False,
-        opset_version=_OPSET, input_names=names, output_names=["logits"],
-        dynamic_shapes={name: {0: batch, 1: sequence} for name in names})
-    program.save(str(path), external_data=False)
 
 
 FORMATS: dict[str, Callable] = {"onnx": export_onnx}

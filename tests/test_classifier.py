@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from stance import LABELS, Prediction, StanceClassifier
-from training.base_models import resolve_base_model
 
 TEXTS = ["the radar in poland was a provocation", "moscow signed the treaty",
          "a reckless violation of the treaty and the talks", "missile"]
@@ -110,16 +109,6 @@ def test_a_failed_save_leaves_the_previous_folder_whole(tiny_clf, tmp_path, monk
         tiny_clf.save_pretrained(target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary folder left behind
-
-
-def test_minilm_resolves_to_the_packaged_folder_offline(tmp_path):
-    from pathlib import Path
-
-    assert (Path(resolve_base_model("minilm")) / "model.safetensors").is_file()
-    with pytest.raises(ValueError, match="not a local folder"):
-        resolve_base_model("./no/such/model")
-    with pytest.raises(ValueError, match="no config.json"):
-        resolve_base_model(str(tmp_path))
 
 
 def test_unknown_device_is_refused(tiny_model_dir):

@@ -69,6 +69,29 @@ def torch_equal(a, b) -> bool:
     return bool((a == b).all())
 
 
+def test_patience_stops_after_epochs_without_a_better_score(tiny_clf, data, monkeypatch):
+    scores = iter([0.5, 0.9, 0.6, 0.7, 0.8, 0.95])
+    monkeypatch.setattr(Trainer, "evaluate", lambda self, dataset: {"f1_macro": next(scores)})
+    splits = load_splits(data)
+    config = TrainingConfig(epochs=6, batch_size=8, device="cpu", patience=2)
+    history = Trainer(tiny_clf, config, seed=0).fit(splits["train"], splits["validation"])
+    assert [h["validation_f1_macro"] for h in history] == [0.5, 0.9, 0.6, 0.7]
+
+
+def test_frozen_layers_do_not_change(tiny_model_dir, data):
+    from transformers import AutoModelForSequenceClassification
+
+    clf = _fit(tiny_model_dir, data, 0, "model.freeze_layers=1", "training.epochs=2")[0]
+    before = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).state_dict()
+    after = clf.backend.model.state_dict()
+    frozen = [k for k in after if k.startswith(("bert.embeddings.", "bert.encoder.layer.0."))]
+    trained = [k for k in after if k.startswith("bert.encoder.layer.1.")]
+    assert frozen and all(torch_equal(after[k], before[k]) for k in frozen)
+    assert not all(torch_equal(after[k], before[k]) for k in trained)
+    with pytest.raises(ValueError, match="'model.freeze_layers' is 3, but the encoder has 2"):
+        _fit(tiny_model_dir, data, 0, "model.freeze_layers=3")
+
+
 def test_same_seed_same_result_other_seed_other_result(tiny_model_dir, data):
     texts = ["the radar in poland was a provocation", "moscow signed the treaty"]
     short = ["training.epochs=3"]

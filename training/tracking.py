@@ -63,7 +63,7 @@ def _requirements() -> list[str]:
     from importlib.metadata import version
 
     names = ("torch", "transformers", "tokenizers", "safetensors", "mlflow", "pandas", "numpy",
-             "scikit-learn")
+             "scikit-learn", "onnxruntime", "pyyaml")
     return [f"{name}=={version(name)}" for name in names]
 
 

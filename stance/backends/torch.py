@@ -38,7 +38,7 @@ class TorchBackend(EncoderBackend):
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         super().__init__(tokenizer, model.config)
-        self.config.stance_backend = "torch"
+        setattr(self.config, BACKEND_KEY, "torch")
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -48,7 +48,7 @@ class TorchBackend(EncoderBackend):
 
     def save(self, folder: Path) -> None:
         self.config.stance_max_length, self.config.stance_stride = self.max_length, self.stride
-        self.model.save_pretrained(folder)
+        self.model.save_pretrained(folder)  # config.json with the stance keys, safetensors
         self.tokenizer.save_pretrained(folder)
 
 
@@ -102,5 +102,4 @@ def from_base(base: str, labels: list[str], max_length: int, device: str) -> Tor
         base, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)})
     model.config.stance_max_length = max_length
-    setattr(model.config, BACKEND_KEY, "torch")
     return TorchBackend(model, AutoTokenizer.from_pretrained(base), device)
