@@ -48,9 +48,10 @@ def _parser() -> argparse.ArgumentParser:
                             "beside the real-text targets")
     check.set_defaults(run=_data_check)
 
-    from stance.commands import evaluate
+    from stance.commands import evaluate, summarize
 
     evaluate.add_parser(sub)
+    summarize.add_parser(sub)
 
     promote = sub.add_parser("promote", help="point the champion alias at a model version")
     promote.add_argument("version")
