@@ -47,11 +47,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="print the realism profile of every split (or of these JSONL files) "
                             "beside the real-text targets")
     check.set_defaults(run=_data_check)
+    from stance.commands import data_import
 
-    from stance.commands import evaluate, summarize
+    data_import.add_parser(data_sub)
+
+    from stance.commands import evaluate, review, summarize
 
     evaluate.add_parser(sub)
     summarize.add_parser(sub)
+    review.add_parser(sub)
 
     promote = sub.add_parser("promote", help="point the champion alias at a model version")
     promote.add_argument("version")
