@@ -40,7 +40,7 @@ class PartialOutput:
     >>> import tempfile
     >>> out = PartialOutput(Path(tempfile.mkdtemp()) / "scored.jsonl", {"model": "m"})
     >>> _ = out.add(2, 0, 0, "jsonl", lambda f: f.write(b'{"a": 1}\\n{"a": 2}\\n'))
-    >>> out.finish(lambda paths, f: f.write(b"".join(p.read_bytes() for p in paths)))
+    >>> _ = out.finish(lambda paths, f: f.write(b"".join(p.read_bytes() for p in paths)))
     >>> out.target.read_text().count("\\n"), out.folder.exists()
     (2, False)
     """
@@ -87,6 +87,10 @@ class PartialOutput:
             write(f)
         self.parts.append(Part(path, rows, bad, abstained))
         return self.parts[-1]
+
+    def discard(self) -> None:
+        """Remove the folder: the run cannot be resumed (its input is at fault)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def finish(self, join: Callable[[list[Path], IO[bytes]], None]) -> Path:
         """Join the parts into the target in one rename, then remove the folder."""

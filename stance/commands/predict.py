@@ -46,6 +46,7 @@ class Tally:
     bad: int = 0
     abstained: int = 0
     first_error: str = ""
+    resumed: int = 0  # rows already in the parts when a run resumed
 
     def add(self, rows: int, bad: int, abstained: int, errors: list[str] = ()) -> None:
         self.rows, self.bad, self.abstained = self.rows + rows, self.bad + bad, \
@@ -57,7 +58,8 @@ class Tally:
         bad = f"{self.bad} bad row{'s' * (self.bad != 1)}"
         if self.bad:
             bad += f" (pred_error; first: {self.first_error})" if self.first_error else " (pred_error)"
-        return (f"stance: {self.rows} rows: {self.rows - self.bad} scored, {bad}, "
+        resumed = f" ({self.resumed} of them scored before --resume)" if self.resumed else ""
+        return (f"stance: {self.rows} rows{resumed}: {self.rows - self.bad} scored, {bad}, "
                 f"{self.abstained} abstained -> {target}")
 
 
@@ -189,16 +191,21 @@ def _to_file(clf, job: Job, target: Path, model: str, resume: bool, tally: Tally
     partial = PartialOutput(target, settings, resume)
     for part in partial.parts:
         tally.add(part.rows, part.bad, part.abstained)
+    tally.resumed = partial.rows_done
     writer = None
     if partial.parts:  # resuming: the columns are the header's, the schema the first part's
         writer = _writer(clf, job, [])
         writer.adopt(partial.parts[0].path)
-    for chunk, result in _scored(clf, job, partial.rows_done, tally):
-        writer = writer or _writer(clf, job, result.rows)
-        _check_known(writer, result.rows, job)
-        partial.add(len(chunk), len(result.errors), result.abstained, writer.ext,
-                    lambda f, rows=result.rows: writer.write(rows, f))
-        tally.add(len(chunk), len(result.errors), result.abstained, result.errors)
+    try:
+        for chunk, result in _scored(clf, job, partial.rows_done, tally):
+            writer = writer or _writer(clf, job, result.rows)
+            _check_known(writer, result.rows, job)
+            partial.add(len(chunk), len(result.errors), result.abstained, writer.ext,
+                        lambda f, rows=result.rows: writer.write(rows, f))
+            tally.add(len(chunk), len(result.errors), result.abstained, result.errors)
+    except ValueError:  # the input is at fault (--strict, a bad file): nothing to resume
+        partial.discard()
+        raise
     partial.finish((writer or _writer(clf, job, [])).join)
 
 
