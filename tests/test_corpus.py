@@ -134,6 +134,7 @@ def test_review_prefers_unsure_passages_and_skips_near_duplicates():
     picked = select(texts, margins, 3)
     assert picked[0] == 0 and len({texts[i] for i in picked}) == 3  # no duplicate twice
     assert 4 in picked and 5 not in picked  # the surest passage is not worth the time
+    assert sorted(select(texts, margins, 5)) == [0, 3, 4, 5]  # asked for 5, only 4 are distinct
 
 
 def test_review_then_import_round_trip(tmp_path, capsys):
