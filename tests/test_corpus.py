@@ -172,11 +172,25 @@ def test_import_refuses_bad_names(tmp_path, name):
     assert main(["data", "import", str(tmp_path / "x.csv"), "--name", name]) == 1
 
 
-def test_a_missing_sqlite_store_is_warned_about(tmp_path, capsys, monkeypatch):
+def test_a_missing_sqlite_store_is_warned_about_in_one_line(tmp_path, capsys):
+    from stance.names import warn_if_new_store
+
+    assert warn_if_new_store(f"sqlite:///{tmp_path}/typo.db") is True
+    err = capsys.readouterr().err
+    assert err == (f"stance: warning: no MLflow store at {tmp_path}/typo.db; an empty one is "
+                   "created (set MLFLOW_TRACKING_URI if the runs are elsewhere)\n")
+    (tmp_path / "here.db").touch()
+    assert warn_if_new_store(f"sqlite:///{tmp_path}/here.db") is False
+    assert warn_if_new_store("http://127.0.0.1:5000") is False and capsys.readouterr().err == ""
+
+
+@pytest.mark.integration  # MLflow takes seconds to create a store
+def test_loading_from_a_missing_store_warns_before_the_error(tmp_path, capsys, monkeypatch):
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/typo.db")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/typo.db")
     assert main(["predict", "--model", "models:/stance-classifier@champion", "hi"]) == 1
-    err = capsys.readouterr().err
-    assert f"warning: no MLflow store at {tmp_path}/typo.db" in err
+    ours = [x for x in capsys.readouterr().err.splitlines() if x.startswith("stance:")]
+    assert ours[0].startswith(f"stance: warning: no MLflow store at {tmp_path}/typo.db")
+    assert ours[1].startswith("stance: error: could not load MLflow model") and len(ours) == 2
