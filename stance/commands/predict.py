@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stance.names import DEFAULT_MODEL_URI
@@ -49,8 +49,9 @@ class Tally:
     resumed: int = 0  # rows already in the parts when a run resumed
 
     def add(self, rows: int, bad: int, abstained: int, errors: list[str] = ()) -> None:
-        self.rows, self.bad, self.abstained = self.rows + rows, self.bad + bad, \
-            self.abstained + abstained
+        self.rows += rows
+        self.bad += bad
+        self.abstained += abstained
         if errors and not self.first_error:
             self.first_error = errors[0]
 
@@ -89,9 +90,8 @@ def _job(args: argparse.Namespace) -> Job:
     if args.texts:
         rows = [Row(i, {"text": t}) for i, t in enumerate(args.texts, 1)]
         out_fmt = format_of(args.output, args.format) if args.output else (args.format or "jsonl")
-        return Job("arguments", "jsonl", out_fmt, ScoringOptions(
-            "text", args.id_column, args.min_confidence, args.explain, args.batch_size,
-            args.strict), args.chunk_size, rows=rows, columns=["text"])
+        return Job("arguments", "jsonl", out_fmt, replace(options, text_column="text"),
+                   args.chunk_size, rows=rows, columns=["text"])
     in_fmt = format_of(args.input, args.input_format)
     if args.input != STDIO and not Path(args.input).is_file():
         raise ValueError(f"--input {args.input}: no such file")
