@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     check = data_sub.add_parser("check", help="validate every record; print statistics")
     check.add_argument("--path", default="data")
     check.add_argument("--report", action="store_true", help="print the data-card statistics")
+    check.add_argument("--extra", action="append", default=[], metavar="NAME",
+                       help="also check the user corpus data/user/NAME.jsonl (repeatable)")
     check.add_argument("--profile", nargs="*", metavar="FILE",
                        help="print the realism profile of every split (or of these JSONL files) "
                             "beside the real-text targets")
@@ -76,7 +78,7 @@ def _data_check(args: argparse.Namespace) -> int:
     from stance.data import check_data
     from stance.data.checks import format_report
 
-    result = check_data(args.path)
+    result = check_data(args.path, args.extra)
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if args.report:

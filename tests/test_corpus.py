@@ -122,6 +122,20 @@ def test_summarize_with_a_labeled_sample_says_it_corrected(tmp_path):
         raw / "shares_overall.csv").filter(like="share_"))
 
 
+def test_reports_never_replace_a_folder_they_did_not_write(tiny_model_dir, tmp_path, capsys):
+    src = scored_file(tmp_path / "scored.parquet")
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    assert main(["summarize", str(src), "--out", str(mine)]) == 1
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--input", str(src), "--out",
+                 str(mine)]) == 1
+    assert "is not a report folder" in capsys.readouterr().err
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    assert main(["summarize", str(src), "--out", str(tmp_path / "r")]) == 0
+    assert main(["summarize", str(src), "--out", str(tmp_path / "r")]) == 0  # its own: replaced
+
+
 def test_summarize_names_an_unknown_key(tmp_path, capsys):
     assert main(["summarize", str(scored_file(tmp_path / "s.parquet")), "--by", "outlet"]) == 1
     assert "--by outlet: no such column" in capsys.readouterr().err
@@ -137,7 +151,7 @@ def test_review_prefers_unsure_passages_and_skips_near_duplicates():
     assert sorted(select(texts, margins, 5)) == [0, 3, 4, 5]  # asked for 5, only 4 are distinct
 
 
-def test_review_then_import_round_trip(tmp_path, capsys):
+def test_review_then_import_round_trip(tmp_path, tiny_data, capsys):
     src = scored_file(tmp_path / "scored.parquet")
     out = tmp_path / "to_label.csv"
     assert main(["review", str(src), "-n", "10", "--out", str(out)]) == 0
@@ -148,12 +162,14 @@ def test_review_then_import_round_trip(tmp_path, capsys):
     assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"][0] in LABELS
     sheet.loc[:6, "label"] = "pro_us"  # a person labels seven of them
     sheet.to_csv(out, index=False)
-    data = tmp_path / "data"
+    data = tiny_data
     assert main(["data", "import", str(out), "--name", "my-corpus", "--path", str(data)]) == 0
     stored = [json.loads(x) for x in (data / "user" / "my-corpus.jsonl").read_text().splitlines()]
     assert len(stored) == 7 and {r["label"] for r in stored} == {"pro_us"}
     assert all(r["group"].startswith("my-corpus:") for r in stored)
     assert "3 rows without a label skipped" in capsys.readouterr().err
+    assert main(["data", "check", "--path", str(data), "--extra", "my-corpus"]) == 0
+    assert "103 records, 0 problem(s)" in capsys.readouterr().err  # 96 of the tiny task + 7
 
 
 def test_import_reports_every_bad_row_by_line_and_writes_nothing(tmp_path, capsys):

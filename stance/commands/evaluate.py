@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         name, records, slice_by = _from_split(args)
     clf = StanceClassifier.from_pretrained(args.model)
     out = args.out or (Path(f"{Path(args.input).stem}-report") if args.input else None)
+    if out is not None:
+        from stance.fileio import check_replaceable
+
+        check_replaceable(out, "metrics.json")
     behaviour = None if args.input else Path(args.data) / "behaviour.jsonl"
     with _folder(out) as folder:
         result = evaluate(clf, {name: records}, folder, behaviour=behaviour, slice_by=slice_by)

@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from stance.corpus.report import html_report
     from stance.corpus.scored import read_scored
     from stance.corpus.summary import group_shares, groupings, table_rows, text_table
-    from stance.fileio import atomic_folder
+    from stance.fileio import atomic_folder, check_replaceable
 
+    check_replaceable(args.out, "summary.json")
     scored = read_scored(args.scored, args.by, args.format, args.date_column, args.text_column,
                          args.id_column)
     calibration = _calibration(args, scored.labels) if args.calibrate_with else None

@@ -115,10 +115,11 @@ class CheckResult:
     n_records: int = 0
 
 
-def check_data(path: str | Path = "data") -> CheckResult:
-    """Every problem in the data under `path`, and its statistics when it could be read."""
+def check_data(path: str | Path = "data", extra: Sequence[str] = ()) -> CheckResult:
+    """Every problem in the data under `path` (and the user corpora in `extra`), and its
+    statistics when it could be read."""
     try:
-        splits, problems = check_splits(path)
+        splits, problems = check_splits(path, extra)
     except DataError as exc:  # no folder, or a split file missing
         return CheckResult(problems=exc.problems)
     n = sum(len(rs) for rs in splits.values())
