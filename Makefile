@@ -14,7 +14,8 @@ WORKERS ?= 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup train baselines sweep compare test test-fast ui serve predict bench lint clean
+.PHONY: setup train baselines sweep compare test test-fast ui serve predict stance bench \
+	readme-examples lint clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +46,7 @@ test-fast: setup
 	$(PY) -m pytest -m "not integration and not slow" $(ARGS)
 
 ui: setup
+	@echo "model-training view: http://$(HOST):$(PORT)/#/experiments?workflowType=machine_learning"
 	$(VENV)/bin/mlflow ui --backend-store-uri $(TRACKING_URI) --host $(HOST) --port $(PORT)
 
 # MLflow's own REST server for the registered model. It runs `uvicorn` by name, hence PATH.
@@ -55,6 +57,14 @@ serve: setup
 
 predict: setup
 	$(VENV)/bin/stance predict $(ARGS)
+
+# Any stance command without activating the venv: make stance ARGS="summarize scored.parquet"
+stance: setup
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(VENV)/bin/stance $(ARGS)
+
+# The README's example outputs, rerun against MODEL (needs a trained model: make train).
+readme-examples: setup
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(PY) scripts/readme_examples.py --model $(MODEL) $(ARGS)
 
 # Speed, memory, cold start and ONNX agreement of MODEL (a folder or an MLflow model URI).
 bench: setup

@@ -68,6 +68,21 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_replaceable(folder: str | Path, marker: str) -> Path:
+    """Refuse to replace a folder that is not empty unless it holds `marker` (a file that only
+    a previous report writes): `--out ~/Documents` must never be swept away.
+
+    >>> check_replaceable("/nonexistent/report", "summary.json")
+    PosixPath('/nonexistent/report')
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or
+                            (any(folder.iterdir()) and not (folder / marker).is_file())):
+        raise ValueError(f"{folder} exists and is not a report folder written before (no "
+                         f"{marker}); give --out a new folder")
+    return folder
+
+
 def read_jsonl(path: str | Path, problems: list[str] | None = None) -> Iterator[tuple[int, object]]:
     """`(line number, parsed value)` for every non-blank line of a JSONL file.
 

@@ -4,12 +4,13 @@ stored among the logged model's artifacts."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 from pathlib import Path
 
 from stance.backends import FolderConfig
-from stance.names import CONFIG_FILE, MLFLOW_SCHEMES, MODEL_ARTIFACT
+from stance.names import CONFIG_FILE, MLFLOW_SCHEMES, MODEL_ARTIFACT, warn_if_new_store
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def _download_from_mlflow(uri: str) -> str:
     import mlflow  # only this branch needs MLflow
     import yaml
 
+    warn_if_new_store(mlflow.get_tracking_uri())
     try:
         with _fail_fast_http():
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
@@ -64,3 +66,21 @@ def _download_from_mlflow(uri: str) -> str:
                          f"(no {MODEL_ARTIFACT} artifact in its MLmodel)") from exc
     logger.info("loaded %s from %s", uri, folder)
     return str(folder)
+
+
+def fingerprint(folder: str | Path) -> str:
+    """A short digest of a model folder (its config.json and its files' names and sizes): tells
+    whether a resumed run would score with the same model.
+
+    >>> len(fingerprint(Path(__file__).parent / "backends"))
+    16
+    """
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    config = folder / CONFIG_FILE
+    if config.is_file():
+        digest.update(config.read_bytes())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(folder)}:{path.stat().st_size};".encode())
+    return digest.hexdigest()[:16]

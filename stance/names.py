@@ -10,6 +10,8 @@ alias, model URIs, file names inside a saved model folder, and metric names.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # MLflow: the store, the registered model and the alias that marks the model users get.
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -48,3 +50,24 @@ def metric(split: str, key: str) -> str:
 def tracking_uri(explicit: str | None = None) -> str:
     """The store to use: `explicit`, else $MLFLOW_TRACKING_URI, else ./mlflow.db."""
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` tracking URI, None for any other store.
+
+    >>> sqlite_file("sqlite:///mlflow.db"), sqlite_file("http://127.0.0.1:5000")
+    (PosixPath('mlflow.db'), None)
+    """
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix):].split("?")[0]) if uri.startswith(prefix) else None
+
+
+def warn_if_new_store(uri: str) -> bool:
+    """One line on stderr when `uri` is a sqlite store whose file does not exist, so MLflow is
+    about to create it empty (a wrong path would otherwise only show as "model not found")."""
+    path = sqlite_file(uri)
+    if path is None or path.exists():
+        return False
+    print(f"stance: warning: no MLflow store at {path.resolve()}; an empty one is created "
+          "(set MLFLOW_TRACKING_URI if the runs are elsewhere)", file=sys.stderr)
+    return True

@@ -146,7 +146,7 @@ CASES = [
     ("cli bad jsonl", lambda e: _cli_fails([
         "predict", "--model", str(e.model_dir), "--input", str(e.broken_data("{")
                                                               / "validation.jsonl"),
-        "--output", str(e.tmp / "out.jsonl")]), SystemExit, "cli failed"),
+        "--output", str(e.tmp / "out.jsonl"), "--strict"]), SystemExit, "cli failed"),
     ("cli no passages", lambda e: _cli_fails(["predict", "--model", str(e.model_dir)]),
      SystemExit, "cli failed"),
     ("cli data check", lambda e: _cli_fails(["data", "check", "--path", str(e.broken_data("{"))]),
@@ -174,8 +174,8 @@ def test_cli_errors_are_one_line(tiny_model_dir, tmp_path, capsys):
     bad = tmp_path / "in.jsonl"
     bad.write_text('{"text": "ok"}\n{not json}\n')
     assert cli(["predict", "--model", str(tiny_model_dir), "--input", str(bad),
-                "--output", str(tmp_path / "out.jsonl")]) == 1
+                "--output", str(tmp_path / "out.jsonl"), "--strict"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("stance: error:") and "in.jsonl:2" in err
+    assert err.count("\n") == 0 and err.startswith("stance: error:") and "in.jsonl: row 2" in err
     with pytest.raises(ValueError):
         cli(["--debug", "predict", "--model", str(tmp_path / "nope"), "hi"])

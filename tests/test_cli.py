@@ -7,33 +7,36 @@ def test_predict_arguments_print_json_lines(tiny_model_dir, capsys):
     assert main(["predict", "--model", str(tiny_model_dir), "moscow signed", "a provocation"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["text"] for x in lines] == ["moscow signed", "a provocation"]
-    assert all(abs(sum(x["scores"].values()) - 1) < 1e-5 for x in lines)
+    for x in lines:
+        probs = {k: v for k, v in x.items() if k.startswith("pred_prob_")}
+        assert abs(sum(probs.values()) - 1) < 1e-4 and x["pred_label"] in {k[10:] for k in probs}
 
 
-def test_predict_jsonl_keeps_other_fields(tiny_model_dir, tmp_path):
+def test_predict_jsonl_keeps_other_fields_and_never_overwrites_them(tiny_model_dir, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text('{"id": 7, "text": "moscow signed", "source": "wire"}\n'
+    src.write_text('{"id": 7, "text": "moscow signed", "source": "wire", "label": "gold"}\n'
                    '{"id": 8, "text": "the radar"}\n')
     out = tmp_path / "out.jsonl"
     assert main(["predict", "--model", str(tiny_model_dir), "--input", str(src),
                  "--output", str(out)]) == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [7, 8]
-    assert rows[0]["source"] == "wire"
-    assert rows[0]["label"] in rows[0]["scores"]
-    assert not list(tmp_path.glob("*.partial"))
+    assert rows[0]["source"] == "wire" and rows[0]["label"] == "gold"  # the input's own label
+    assert rows[0]["pred_label"] in {"pro_russia", "pro_us", "neutral"}
+    assert rows[0]["pred_error"] == "" and rows[0]["pred_abstained"] is False
+    assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_errors_are_one_line_and_nothing_is_written(tiny_model_dir, tmp_path, capsys):
+def test_strict_errors_are_one_line_and_nothing_is_written(tiny_model_dir, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "fine"}\n{"body": "no text field"}\n')
     out = tmp_path / "out.jsonl"
     code = main(["predict", "--model", str(tiny_model_dir), "--input", str(src),
-                 "--output", str(out)])
+                 "--output", str(out), "--strict"])
     err = capsys.readouterr().err
     assert code == 1
-    assert "in.jsonl:2" in err and "Traceback" not in err
-    assert not out.exists()
+    assert "in.jsonl: row 2: no 'text' column" in err and "Traceback" not in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
 def test_data_check_reports(tiny_data, capsys):

@@ -61,3 +61,11 @@ def test_flatten_gives_dotted_leaf_keys():
     assert flat["training.epochs"] == 4
     assert "tracking.experiment" in flat
     assert all(not isinstance(v, dict) for v in flat.values())
+
+
+def test_data_extra_takes_a_list_or_one_name():
+    assert load_config(None, ["data.extra=[mine, theirs]"]).data.extra == ("mine", "theirs")
+    assert load_config(None, ["data.extra=mine"]).data.extra == ("mine",)
+    assert load_config(None).data.extra == ()
+    with pytest.raises(TypeError, match="data.extra"):
+        load_config(None, ["data.extra=[1]"])

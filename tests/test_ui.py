@@ -235,3 +235,52 @@ def test_compare_page_shows_both_runs_and_their_test_f1(ui, mlflow_server, ui_st
     for text, (_, run) in zip(cells, runs):
         assert_shows(text, run[METRIC])
     ui.save_screenshot(str(artifacts_dir / "mlflow-compare-runs.png"))
+
+
+def body_contains(driver, *texts: str) -> bool:
+    from selenium.webdriver.common.by import By
+
+    body = driver.find_element(By.TAG_NAME, "body").text
+    return all(text in body for text in texts)
+
+
+def test_experiment_is_tagged_as_model_training_and_opens_on_its_runs(ui, mlflow_server, ui_store,
+                                                                      store):
+    """The tag is what the API and earlier UIs go by; MLflow 3.17's UI picks the view from its
+    GenAI / Model training switch (or ?workflowType=), which then lists the training runs."""
+    import mlflow
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    experiment = mlflow.MlflowClient(store_uri(store)).get_experiment(ui_store["experiment_id"])
+    assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
+    ui.get(f"{mlflow_server}/#/experiments/{ui_store['experiment_id']}"
+           "?workflowType=machine_learning")
+    for name, run in ui_store["runs"].items():
+        shown = WebDriverWait(ui, WAIT_S).until(lambda d, run_id=run["id"]:
+                                                runs_table_cell(d, run_id, "attributes.`Run Name`"))
+        assert shown.splitlines()[-1] == name
+
+
+def test_each_run_page_shows_its_headline_numbers(ui, mlflow_server, ui_store, artifacts_dir):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for name, run in ui_store["runs"].items():
+        ui.get(f"{mlflow_server}/#/experiments/{ui_store['experiment_id']}/runs/{run['id']}")
+        headline = f"test macro-F1 {run[METRIC]:.3f}"
+        WebDriverWait(ui, WAIT_S).until(lambda d, h=headline: body_contains(d, "Description", h))
+    ui.save_screenshot(str(artifacts_dir / "mlflow-run-description.png"))
+
+
+def test_model_version_page_shows_its_description_and_metrics(ui, mlflow_server, ui_store, store,
+                                                              artifacts_dir):
+    import mlflow
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    client = mlflow.MlflowClient(store_uri(store))
+    smoke = ui_store["runs"]["smoke"]
+    (version,) = client.search_model_versions(f"run_id = '{smoke['id']}'")
+    ui.get(f"{mlflow_server}/#/models/{version.name}/versions/{version.version}")
+    WebDriverWait(ui, WAIT_S).until(lambda d: body_contains(
+        d, f"Stance classifier from run {smoke['id']}", f"test macro-F1 {smoke[METRIC]:.3f}",
+        METRIC, f"{smoke[METRIC]:.4f}"))
+    ui.save_screenshot(str(artifacts_dir / "mlflow-model-version.png"))

@@ -39,6 +39,8 @@ class DataConfig:
     max_train_examples: int | None = positive(None, "a random subset, for smoke runs")
     max_eval_examples: int | None = positive(None)
     subset_seed: int = 0  # subsets take their own seed, independent of the model's
+    # user corpora (data/user/<name>.jsonl, from `stance data import`) added to train
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,9 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             return None
         (inner,) = [a for a in args if a is not type(None)]
         return _coerce(inner, value, key)
+    if origin is tuple:  # tuple[str, ...]: a YAML list, or one value
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(_coerce(args[0], item, key) for item in items)
     if origin is Literal:
         if value not in args:
             raise ValueError(f"config key {key!r} must be one of {list(args)}, got {value!r}")

@@ -106,3 +106,68 @@ def promote_if_better(name: str, version: str) -> bool:
                      "champion_previous_validation_f1": str(incumbent)})
     logger.info("registry %s: %s (candidate %s, champion %s)", name, decision, candidate, incumbent)
     return promote
+
+
+# What the MLflow UI shows: the experiment opens as model training (not the GenAI view), each run
+# and each registered version carries its headline numbers in its description.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+NOTE_TAG = "mlflow.note.content"
+HEADLINE_SPLITS = ("test", "challenge", "news")
+
+
+def tag_experiment(experiment_id: str) -> None:
+    """Mark the experiment as custom model development, so the UI opens it on its runs."""
+    mlflow.MlflowClient().set_experiment_tag(experiment_id, *EXPERIMENT_KIND)
+
+
+def headline(metrics: dict[str, float]) -> str:
+    """Macro-F1 with its interval on test, challenge and news (those measured), one line each.
+
+    >>> headline({"test_f1_macro": 0.85, "test_f1_macro_ci_low": 0.81, "test_f1_macro_ci_high": 0.89})
+    '- test macro-F1 **0.850** (95% CI 0.810-0.890)'
+    """
+    lines = []
+    for split in HEADLINE_SPLITS:
+        value = metrics.get(metric(split, "f1_macro"))
+        if value is None:
+            continue
+        low, high = (metrics.get(metric(split, f"f1_macro_ci_{k}")) for k in ("low", "high"))
+        interval = f" (95% CI {low:.3f}-{high:.3f})" if low is not None and high is not None else ""
+        lines.append(f"- {split} macro-F1 **{value:.3f}**{interval}")
+    return "\n".join(lines)
+
+
+def describe_run(run_name: str, family_name: str, metrics: dict[str, float]) -> None:
+    """The active run's description (the UI's Description box) with its headline numbers."""
+    mlflow.set_tag(NOTE_TAG, f"**{run_name}** ({family_name})\n\n{headline(metrics)}")
+
+
+def describe_model_version(name: str, info, metrics: dict[str, float]) -> None:
+    """The registered version's description and headline metric tags, and the headline metrics
+    linked to the logged model (shown on its page)."""
+    version = info.registered_model_version
+    if not version:
+        return
+    client = mlflow.MlflowClient()
+    numbers = {k: v for k, v in metrics.items()
+               if any(k.startswith(metric(s, "f1_macro")) or k == metric(s, "ece")
+                      for s in ("validation", *HEADLINE_SPLITS))}
+    client.update_model_version(name, version, description=(
+        f"Stance classifier from run {info.run_id}.\n\n{headline(metrics)}"))
+    for key, value in sorted(numbers.items()):
+        client.set_model_version_tag(name, version, key, f"{value:.4f}")
+    if info.model_id:
+        mlflow.log_metrics(numbers, model_id=info.model_id)
+
+
+def log_user_inputs(splits, data_path: str, extra, version: str) -> None:
+    """Lineage of the user corpora (`data.extra`), each as its own dataset."""
+    from stance.data.user import split_name, user_file
+
+    for name in extra:
+        frame = splits[split_name(name)].to_pandas()
+        frame["label"] = frame["label"].map(dict(enumerate(splits["train"].features["label"].names)))
+        logged = mlflow.data.from_pandas(frame, source=str(user_file(data_path, name).resolve()),
+                                         name=f"stance-{split_name(name)}",
+                                         digest=f"{version}-{split_name(name)}")
+        mlflow.log_input(logged, context=split_name(name))

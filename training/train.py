@@ -25,7 +25,8 @@ from stance.data import data_version, load_splits
 from stance.eval import Evaluation, evaluate
 from stance.errors import report_errors
 from stance.eval.model_card import model_card
-from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric
+from stance.data.user import split_name
+from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric, tracking_uri, warn_if_new_store
 from training import tracking
 from training.base_models import resolve_base_model
 from training.checkpoint import has_checkpoint
@@ -49,13 +50,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def prepare_data(config: Config):
-    """Load and validate every split (training refuses bad data), then apply smoke-run limits."""
-    splits = load_splits(config.data.path)
+    """Load and validate every split (training refuses bad data), then apply smoke-run limits.
+    User corpora (`data.extra`) join train and stay in the dict as their own splits, so they are
+    logged and counted apart."""
+    from datasets import concatenate_datasets
+
     d = config.data
+    splits = load_splits(d.path, d.extra)
     for name, dataset in splits.items():
         limit = d.max_train_examples if name == "train" else d.max_eval_examples
-        if limit is not None and limit < len(dataset):
+        if name in EVAL_SPLITS + ("train",) and limit is not None and limit < len(dataset):
             splits[name] = dataset.shuffle(seed=d.subset_seed).select(range(limit))
+    user = [splits[split_name(n)] for n in d.extra]
+    if user:
+        splits["train"] = concatenate_datasets([splits["train"], *user])
     return splits
 
 
@@ -101,9 +109,11 @@ def save_and_log(config: Config, clf: StanceClassifier, splits, result: Evaluati
     folder = clf.save_pretrained(Path(config.output_dir) / run_name, card=card,
                                  extra_files=extra_files)
     mlflow.log_text(card, "model_card/README.md")
+    tracking.describe_run(run_name, config.model.family, metrics)
     if config.tracking.log_model:
-        tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
-                                  example=splits["test"]["text"][0])
+        info = tracking.log_pyfunc_model(folder, clf.labels, config.tracking.registered_model,
+                                         example=splits["test"]["text"][0])
+        tracking.describe_model_version(config.tracking.registered_model, info, metrics)
     logger.info("model saved to %s", folder)
 
 
@@ -127,10 +137,11 @@ def train(config: Config, resume: dict | None = None) -> str:
     MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error."""
     check_base_model(config)
     splits = prepare_data(config)
-    version = data_version(config.data.path)
+    version = data_version(config.data.path, config.data.extra)
     set_seed(config.seed)  # once, before any model (and its new head) is built
     if not PartialState().is_main_process:
         return _follow(config, splits, resume)
+    warn_if_new_store(tracking_uri(config.tracking.uri))
     tracking.open_tracking(config.tracking)
     run_name = (resume or {}).get("run_name") or config.run_name or \
         f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -139,6 +150,7 @@ def train(config: Config, resume: dict | None = None) -> str:
         run = mlflow.start_run(run_id=resume["run_id"])
     else:
         run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None)
+    tracking.tag_experiment(run.info.experiment_id)
     try:
         if not resume:
             _start_run(config, splits, version, root, run.info.run_id, run_name)
@@ -169,8 +181,11 @@ def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
                run_name: str) -> None:
     mlflow.log_params(flatten(config))
     mlflow.set_tags({"git_commit": tracking.git_commit(), "data_version": version,
-                     "model_family": config.model.family})
-    tracking.log_inputs(splits, config.data.path, version)
+                     "model_family": config.model.family,
+                     **({"data_extra": ",".join(config.data.extra)} if config.data.extra else {})})
+    user = {split_name(n) for n in config.data.extra}
+    tracking.log_inputs({k: v for k, v in splits.items() if k not in user}, config.data.path, version)
+    tracking.log_user_inputs(splits, config.data.path, config.data.extra, version)
     root.mkdir(parents=True, exist_ok=True)
     (root / "run.json").write_text(json.dumps(
         {"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)}))

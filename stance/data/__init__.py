@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,14 +35,23 @@ class DataError(ValueError):
         super().__init__(f"{len(problems)} problem(s) in the data:\n  {shown}{more}")
 
 
-def split_files(path: str | Path = "data") -> dict[str, Path]:
-    """The JSONL file of each split that exists under `path`."""
+def split_files(path: str | Path = "data", extra: Sequence[str] = ()) -> dict[str, Path]:
+    """The JSONL file of each split that exists under `path`, then of each user corpus named in
+    `extra` (`data/user/<name>.jsonl`, as split `user_<name>`)."""
+    from stance.data.user import split_name, user_file
+
     root = Path(path)
     if not root.is_dir():
         raise DataError([f"{root}: data folder does not exist"])
     files = {s: root / f"{s}.jsonl" for s in SPLITS if (root / f"{s}.jsonl").is_file()}
     missing = [f"{root / f'{s}.jsonl'}: missing split file" for s in REQUIRED_SPLITS
                if s not in files]
+    for name in extra:
+        file = user_file(root, name)
+        if not file.is_file():
+            missing.append(f"{file}: no user corpus {name!r} (import one with `stance data import "
+                           f"FILE --name {name}`)")
+        files[split_name(name)] = file
     if missing:
         raise DataError(missing)
     return files
@@ -80,17 +90,20 @@ def _record_problems(record: dict) -> list[str]:
     return problems
 
 
-def check_splits(path: str | Path = "data") -> tuple[dict[str, list[dict]], list[str]]:
-    """The records that parsed, per split, and every problem found, in records and across them."""
+def check_splits(path: str | Path = "data",
+                 extra: Sequence[str] = ()) -> tuple[dict[str, list[dict]], list[str]]:
+    """The records that parsed, per split, and every problem found, in records and across them
+    (user corpora included: a passage of one that repeats a test passage is a problem)."""
     problems: list[str] = []
-    splits = {name: read_records(file, problems) for name, file in split_files(path).items()}
+    splits = {name: read_records(file, problems)
+              for name, file in split_files(path, extra).items()}
     problems.extend(cross_record_problems(splits))
     return splits, problems
 
 
-def read_splits(path: str | Path = "data") -> dict[str, list[dict]]:
+def read_splits(path: str | Path = "data", extra: Sequence[str] = ()) -> dict[str, list[dict]]:
     """Validated records per split; raises `DataError` listing every problem at once."""
-    splits, problems = check_splits(path)
+    splits, problems = check_splits(path, extra)
     if problems:
         raise DataError(problems)
     return splits
@@ -103,27 +116,29 @@ class CheckResult:
     n_records: int = 0
 
 
-def check_data(path: str | Path = "data") -> CheckResult:
-    """Every problem in the data under `path`, and its statistics when it could be read."""
+def check_data(path: str | Path = "data", extra: Sequence[str] = ()) -> CheckResult:
+    """Every problem in the data under `path` (and the user corpora in `extra`), and its
+    statistics when it could be read."""
     try:
-        splits, problems = check_splits(path)
+        splits, problems = check_splits(path, extra)
     except DataError as exc:  # no folder, or a split file missing
         return CheckResult(problems=exc.problems)
     n = sum(len(rs) for rs in splits.values())
     return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
 
 
-def data_version(path: str | Path = "data") -> str:
+def data_version(path: str | Path = "data", extra: Sequence[str] = ()) -> str:
     """A short content digest of the split files: changes whenever any record changes."""
     digest = hashlib.sha256()
-    for name, file in sorted(split_files(path).items()):
+    for name, file in sorted(split_files(path, extra).items()):
         digest.update(name.encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
 
-def load_splits(path: str | Path = "data"):
-    """Load `train`, `validation`, `test` (and `challenge` when present) as a `DatasetDict`.
+def load_splits(path: str | Path = "data", extra: Sequence[str] = ()):
+    """Load `train`, `validation`, `test` (and `challenge` when present) as a `DatasetDict`, and
+    each user corpus in `extra` as split `user_<name>`.
 
     >>> ds = load_splits("data")
     >>> ds["train"].features["label"].names
@@ -135,7 +150,7 @@ def load_splits(path: str | Path = "data"):
     features = Features({f: ClassLabel(names=list(LABELS)) if f == "label" else Value("string")
                          for f in fields})
     out = {}
-    for name, records in read_splits(path).items():
+    for name, records in read_splits(path, extra).items():
         columns = {f: [r[f] for r in records] for f in fields}
         columns["label"] = [LABELS.index(label) for label in columns["label"]]
         out[name] = Dataset.from_dict(columns, features=features)
