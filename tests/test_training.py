@@ -170,6 +170,27 @@ def test_an_int8_copy_that_disagrees_is_dropped(tiny_model_dir, data, tmp_path, 
     assert type(clf.backend).__name__ == "TorchBackend"
 
 
+def test_an_ensemble_averages_its_calibrated_members(tiny_model_dir, data, tmp_path, capsys):
+    train("configs/smoke.yaml", tmp_path, *tiny_overrides(tiny_model_dir, data, tmp_path),
+          "run_name=mix", "model.family=ensemble", "baseline.min_df=1", "training.epochs=4",
+          "training.onnx_int8=true")
+    folder = tmp_path / "models/mix"
+    assert sorted(p.name for p in (folder / "members").iterdir()) == ["tfidf", "transformer"]
+    assert (folder / "members/transformer/model.onnx").is_file()  # its verified CPU copy
+    mix = StanceClassifier.from_pretrained(folder)
+    assert type(mix.backend).__name__ == "EnsembleBackend"
+    parts = [StanceClassifier.from_pretrained(folder / "members" / m) for m in ("tfidf", "transformer")]
+    texts = ["moscow signed the treaty", "a reckless violation of the talks", "the sovereign radar"]
+    average = (parts[0].predict_proba(texts) + parts[1].predict_proba(texts)) / 2
+    mix.temperature = 1.0  # the ensemble's own temperature only rescales the average
+    np.testing.assert_allclose(mix.predict_proba(texts), average, atol=1e-5)
+    run = runs_by_name(tmp_path)["mix"]
+    assert run.data.tags["model_family"] == "ensemble" and run.data.metrics["onnx_int8_kept"] == 1
+    assert train("configs/smoke.yaml", tmp_path, *tiny_overrides(tiny_model_dir, data, tmp_path),
+                 "model.family=ensemble", "model.members=[tfidf]", check=False) == 1
+    assert "'model.members' must name two or more" in capsys.readouterr().err
+
+
 def test_champion_moves_only_to_a_better_model(store):
     runs = runs_by_name(store)
     client = mlflow.MlflowClient(store_uri(store))

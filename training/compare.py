@@ -55,9 +55,12 @@ def runs_table(experiment: str) -> pd.DataFrame:
 
 
 def find_run(name_or_id: str, experiment: str):
-    """A run of `experiment` by run name, or any run by id."""
+    """A run of `experiment` by run name (the finished one, when a killed or failed attempt
+    shares its name), or any run by id."""
     runs = mlflow.search_runs(experiment_names=[experiment], output_format="list",
                               filter_string=f"attributes.run_name = '{name_or_id}'")
+    if len(runs) > 1:
+        runs = [r for r in runs if r.info.status == "FINISHED"] or runs
     if len(runs) > 1:
         raise ValueError(f"{len(runs)} runs of experiment {experiment!r} are named "
                          f"{name_or_id!r}: give a run id")

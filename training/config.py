@@ -49,6 +49,7 @@ class ModelConfig:
     base: str = "minilm"  # the encoder to fine-tune (transformer) or to embed with (embeddings)
     max_length: int = _field(128, minimum=8, help="tokens per window, <= the encoder's positions")
     freeze_layers: int = non_negative(0, "freeze the embeddings and the lowest N encoder layers")
+    members: tuple[str, ...] = ("transformer", "tfidf")  # the families an ensemble averages
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,24 @@ def int8_onnx(clf: StanceClassifier, splits, fp32_logits: dict[str, np.ndarray],
 
 def attach_cpu_path(clf: StanceClassifier, splits, fp32_logits, tmp: Path) -> tuple[dict, dict]:
     """`(files to save beside the weights, metrics)`: the int8 ONNX file when it passed, and
-    the config key that makes `from_pretrained` pick it on a CPU."""
+    the config key that makes `from_pretrained` pick it on a CPU. An ensemble gets it for each
+    PyTorch member (the files then travel with the member: `backend.member_files`)."""
+    members = getattr(clf.backend, "members", None)
+    if members is None:
+        return _attach(clf, splits, fp32_logits, tmp) if _is_torch(clf) else ({}, {})
+    metrics = {}
+    for name, member in members.items():
+        if _is_torch(member):
+            logits = {s: member.logits(splits[s]["text"]) for s in CHECK_SPLITS if s in splits}
+            clf.backend.member_files[name], metrics = _attach(member, splits, logits, tmp)
+    return {}, metrics
+
+
+def _is_torch(clf: StanceClassifier) -> bool:
+    return hasattr(clf.backend, "model")
+
+
+def _attach(clf: StanceClassifier, splits, fp32_logits, tmp: Path) -> tuple[dict, dict]:
     folder = Path(tempfile.mkdtemp(dir=tmp, prefix="onnx-int8-"))
     metrics = int8_onnx(clf, splits, fp32_logits, folder)
     if not metrics["onnx_int8_kept"]:

@@ -68,8 +68,11 @@ def prepare_data(config: Config):
 
 
 def check_base_model(config: Config) -> None:
-    """Resolve the encoder and check `model.max_length` against it, before anything is loaded."""
-    if not getattr(family(config.model.family), "USES_BASE", False):
+    """The family's own checks of the config, then resolve the encoder and check
+    `model.max_length` against it, before anything is loaded."""
+    module = family(config.model.family)
+    getattr(module, "check", lambda _: None)(config)
+    if not getattr(module, "USES_BASE", False):
         return
     config_file = Path(resolve_base_model(config.model.base)) / "config.json"
     if config_file.is_file():
@@ -203,7 +206,7 @@ def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resu
         result, logits = calibrate_and_evaluate(config, clf, splits, Path(tmp))
         result.log_to_mlflow()
         extra_files = {}
-        if config.training.onnx_int8 and hasattr(clf.backend, "model"):
+        if config.training.onnx_int8:
             extra_files, checks = attach_cpu_path(clf, splits, logits, Path(tmp))
             mlflow.log_metrics(checks)
         save_and_log(config, clf, splits, result, run_name, extra_files)

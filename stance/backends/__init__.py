@@ -7,7 +7,7 @@ and `save(folder)`. Encoder backends share the token windows of `stance.backends
 only say how one padded batch is run (`_forward(input_ids, attention_mask)`).
 
 >>> sorted(BACKENDS)
-['linear', 'onnx', 'pooled', 'torch']
+['ensemble', 'linear', 'onnx', 'pooled', 'torch']
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ BACKENDS: dict[str, BackendEntry] = {
                            "TF-IDF features and a linear layer"),
     "pooled": BackendEntry("stance.backends.pooled", "head.safetensors",
                            "mean-pooled frozen-encoder embeddings and a linear layer"),
+    "ensemble": BackendEntry("stance.backends.ensemble", "ensemble.json",
+                             "the average of member models' probabilities"),
 }
 
 

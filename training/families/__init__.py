@@ -8,7 +8,7 @@ predicts, serves and scores on Spark through the same code. Calibration and eval
 same for all families and happen after `fit` (training/train.py).
 
 >>> sorted(FAMILIES)
-['embeddings', 'tfidf', 'transformer']
+['embeddings', 'ensemble', 'tfidf', 'transformer']
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # name -> module. A module may set USES_BASE (it loads `model.base`: checked before training)
-# and DISTRIBUTED (its fit takes part in a multi-process launch) to True.
+# and DISTRIBUTED (its fit takes part in a multi-process launch) to True, and define
+# `check(config)`, which training calls before anything is loaded.
 FAMILIES: dict[str, str] = {
     "transformer": "training.families.transformer",
     "tfidf": "training.families.tfidf",
     "embeddings": "training.families.embeddings",
+    "ensemble": "training.families.ensemble",
 }
 
 
