@@ -32,7 +32,7 @@ def resolve_model(path_or_uri: str | Path) -> tuple[Path, FolderConfig]:
 
 
 @contextlib.contextmanager
-def _fail_fast_http():
+def fail_fast_http():
     """An unreachable tracking server should fail in seconds, not after minutes of retries;
     settings the user made explicitly are left alone."""
     wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -51,7 +51,7 @@ def _download_from_mlflow(uri: str) -> str:
     import yaml
 
     try:
-        with _fail_fast_http():
+        with fail_fast_http():
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -122,23 +122,27 @@ def find_resumable(output_dir: str, which: str) -> dict:
     return match[0]
 
 
-def train(config: Config, resume: dict | None = None) -> str:
+def train(config: Config, resume: dict | None = None, parent_run_id: str | None = None) -> str:
     """Run one training (or continue the interrupted one described by `resume`); returns its
-    MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error."""
+    MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error.
+    It is nested under the active run, or under `parent_run_id` (a sweep's child process)."""
     check_base_model(config)
+    main = PartialState().is_main_process
+    if main:  # a store that cannot be opened fails before the data is read
+        tracking.open_tracking(config.tracking)
     splits = prepare_data(config)
     version = data_version(config.data.path)
     set_seed(config.seed)  # once, before any model (and its new head) is built
-    if not PartialState().is_main_process:
+    if not main:
         return _follow(config, splits, resume)
-    tracking.open_tracking(config.tracking)
     run_name = (resume or {}).get("run_name") or config.run_name or \
         f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
     root = checkpoint_root(config, run_name)
     if resume:
         run = mlflow.start_run(run_id=resume["run_id"])
     else:
-        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None)
+        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None,
+                               parent_run_id=parent_run_id)
     try:
         if not resume:
             _start_run(config, splits, version, root, run.info.run_id, run_name)
