@@ -24,6 +24,7 @@ from stance import StanceClassifier
 from stance.data import data_version, load_splits
 from stance.eval import Evaluation, evaluate
 from stance.errors import report_errors
+from stance.fileio import atomic_file
 from stance.eval.model_card import model_card
 from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric
 from training import tracking
@@ -176,8 +177,9 @@ def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
                      "model_family": config.model.family})
     tracking.log_inputs(splits, config.data.path, version)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "run.json").write_text(json.dumps(
-        {"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)}))
+    with atomic_file(root / "run.json") as f:  # --resume reads it: never half-written
+        json.dump({"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)},
+                  f)
 
 
 def _log_epoch(epoch: int, metrics: dict[str, float]) -> None:
