@@ -128,14 +128,14 @@ def train(config: Config, resume: dict | None = None, parent_run_id: str | None 
     MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error.
     It is nested under the active run, or under `parent_run_id` (a sweep's child process)."""
     check_base_model(config)
-    main = PartialState().is_main_process
-    if main:  # a store that cannot be opened fails before the data is read
-        tracking.open_tracking(config.tracking)
-    splits = prepare_data(config)
+    splits = prepare_data(config)  # bad data fails before anything is written to the store
     version = data_version(config.data.path)
     set_seed(config.seed)  # once, before any model (and its new head) is built
-    if not main:
+    if not PartialState().is_main_process:
         return _follow(config, splits, resume)
+    tracking.open_tracking(config.tracking)
+    # Logged once the store is open, so that a bad store is the only line a user sees.
+    logger.info("data %s: %s passages", config.data.path, {s: len(d) for s, d in splits.items()})
     run_name = (resume or {}).get("run_name") or config.run_name or \
         f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
     root = checkpoint_root(config, run_name)
