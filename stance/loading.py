@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from stance.backends import FolderConfig
+from stance.integrity import verify
 from stance.names import CONFIG_FILE, MLFLOW_SCHEMES, MODEL_ARTIFACT
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def resolve_model(path_or_uri: str | Path) -> tuple[Path, FolderConfig]:
     config = FolderConfig.from_folder(folder)
     if not isinstance(getattr(config, "id2label", None), dict):
         raise ValueError(f"{folder / CONFIG_FILE} has no id2label: not a stance model")
+    verify(folder, vars(config))
     return folder, config
 
 
