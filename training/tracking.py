@@ -7,12 +7,11 @@ import subprocess
 from pathlib import Path
 
 import mlflow
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
 
 import stance
 from stance.loading import fail_fast_http
 from stance.names import CHAMPION, LOGGED_MODEL_NAME, MODEL_ARTIFACT, metric, tracking_uri
+from stance.serving.schema import signature
 from training.config import TrackingConfig
 from training.store import prepare_store, store_lock
 
@@ -58,11 +57,6 @@ def log_inputs(splits, data_path: str, version: str) -> None:
         mlflow.log_input(logged, context=split)
 
 
-def _signature(labels: list[str]) -> ModelSignature:
-    outputs = [ColSpec("string", "label")] + [ColSpec("float", f"prob_{x}") for x in labels]
-    return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
-
-
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
@@ -78,7 +72,7 @@ def log_pyfunc_model(folder: Path, labels: list[str], registered_model: str, exa
         python_model=str(_PYFUNC_CODE),
         artifacts={MODEL_ARTIFACT: str(folder)},
         code_paths=[str(_PACKAGE)],
-        signature=_signature(labels),
+        signature=signature(labels),
         input_example={"text": [example]},
         pip_requirements=_requirements(),
         registered_model_name=registered_model,
