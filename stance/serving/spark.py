@@ -27,8 +27,8 @@ def score(df, model_uri: str, text_col: str = "text"):
 
     `model_uri` is any MLflow model URI of the stance pyfunc (`models:/stance-classifier@champion`,
     `runs:/<id>/model`, a local folder); it is resolved on the driver, against the current
-    MLflow tracking URI. `text_col` must be a non-null string column. Nothing runs until an
-    action (write, count, collect) asks for the rows.
+    MLflow tracking URI. `text_col` is a string column (a column of another type gives every row
+    an error). Nothing runs until an action (write, count, collect) asks for the rows.
 
     >>> from pyspark.sql import SparkSession  # doctest: +SKIP
     >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
@@ -39,29 +39,46 @@ def score(df, model_uri: str, text_col: str = "text"):
 
     _check_columns(df.columns, text_col)
     labels, marks = _model_outputs(model_uri)
+    kind = dict(df.dtypes)[text_col]
+    if kind == "string":
+        result = _scored(df, model_uri, text_col, labels, marks)
+        error = F.col(f"{_RESULT}.error") if marks else F.lit(None).cast("string")
+        # MLflow's spark_udf casts a string column mixing None and text with numpy's `str`,
+        # which makes None "None", and keeps NaN probabilities (a value in Spark, not null): a
+        # row is scored exactly when its error is null, and the other columns follow that.
+        error = F.when(error != "None", error)
+        label, probs = F.col(f"{_RESULT}.label"), [F.col(f"{_RESULT}.prob_{x}") for x in labels]
+    else:  # a column of numbers, arrays, ...: nothing to score, every row says why
+        result, error = df, F.lit(f"'text' must be a string, got {kind}")
+        label, probs = F.lit(None).cast("string"), [F.lit(None).cast("double")] * len(labels)
+    new_cols = [F.when(error.isNull(), label).alias(_LABEL_COL)]
+    new_cols += [F.when(error.isNull(), prob).alias(f"{_PROB_PREFIX}{x}")
+                 for prob, x in zip(probs, labels)]
+    logger.info("scoring column %r with %s", text_col, model_uri)
+    return result.select(*[F.col(f"`{c}`") for c in df.columns], *new_cols,
+                         error.alias(_ERROR_COL))
+
+def _scored(df, model_uri: str, text_col: str, labels: list[str], marks: bool):
+    """`df` with the pyfunc's result struct (label, probabilities, error) in `_RESULT`."""
+    import mlflow
+    from pyspark.sql import functions as F
+
     fields = ", ".join(["label string"] + [f"prob_{label} double" for label in labels]
                        + (["error string"] if marks else []))
-    import mlflow
-
     _use_this_python(df.sparkSession)
     # env_manager="local": the workers use this Python environment, as `make serve` does.
     udf = mlflow.pyfunc.spark_udf(df.sparkSession, model_uri, result_type=fields,
                                   env_manager="local", params={"bad_rows": "mark"} if marks else None)
-    scored = df.withColumn(_RESULT, udf(F.struct(F.col(f"`{text_col}`").alias("text"))))
-    new_cols = [F.col(f"{_RESULT}.label").alias(_LABEL_COL)]
-    new_cols += [F.col(f"{_RESULT}.prob_{label}").alias(f"{_PROB_PREFIX}{label}")
-                 for label in labels]
-    new_cols.append((F.col(f"{_RESULT}.error") if marks else F.lit(None).cast("string"))
-                    .alias(_ERROR_COL))
-    logger.info("scoring column %r with %s", text_col, model_uri)
-    return scored.select(*[F.col(f"`{c}`") for c in df.columns], *new_cols)
+    return df.withColumn(_RESULT, udf(F.struct(F.col(f"`{text_col}`").alias("text"))))
 
 
 def _use_this_python(session) -> None:
     """Local-mode workers start `$PYSPARK_PYTHON`, by default the `python3` on PATH: run from a
     virtual environment that is not activated, that is the system Python, without this package
-    (`No module named 'pandas'` in every task). Unless an interpreter was chosen, they run this
-    one; a cluster's executors keep theirs."""
+    (`No module named 'pandas'` in every task). Unless an interpreter was chosen, the Python
+    functions created from now on (the scoring UDF among them) run this one; a cluster's
+    executors keep theirs. (A DataFrame built earlier from Python objects with
+    `spark.createDataFrame` already carries `python3` for its own conversion.)"""
     context = session.sparkContext
     chosen = os.environ.get("PYSPARK_PYTHON") or context.getConf().get("spark.pyspark.python")
     if not context.master.startswith("local") or chosen:
