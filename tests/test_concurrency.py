@@ -105,23 +105,33 @@ def test_a_parallel_sweep_trains_its_children_at_once_under_the_parent(tiny_mode
     assert _champion_f1(client) == best.data.metrics[F1]
 
 
-@pytest.mark.parametrize("delays", [(0.4, 1.5), (1.5, 0.4)], ids=["better-first", "worse-first"])
-def test_racing_promotions_leave_the_better_version_champion(tmp_path, monkeypatch, delays):
-    """Both promotions read the champion (0.5) before either moves it; the move of the better
-    version (0.8) lands first or last. Without the store lock the last move wins."""
-    mlflow.set_tracking_uri(store_uri(tmp_path))
+@pytest.fixture(scope="module")
+def three_versions(tmp_path_factory) -> tuple[str, dict[float, tuple[str, str]]]:
+    """A store with versions of validation macro-F1 0.5, 0.8 and 0.6: `(uri, {score: (version,
+    run id)})`."""
+    store = tmp_path_factory.mktemp("race")
+    mlflow.set_tracking_uri(store_uri(store))
     client = mlflow.MlflowClient()
     client.create_registered_model(REGISTERED_MODEL)
-    experiment = client.create_experiment("race", artifact_location=str(tmp_path / "art"))
+    experiment = client.create_experiment("race", artifact_location=str(store / "art"))
     versions = {}
     for score in (0.5, 0.8, 0.6):
         run = client.create_run(experiment)
         client.log_metric(run.info.run_id, F1, score)
-        versions[score] = (client.create_model_version(
-            REGISTERED_MODEL, str(tmp_path), run_id=run.info.run_id).version, run.info.run_id)
-    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, versions[0.5][0])
+        version = client.create_model_version(REGISTERED_MODEL, str(store), run_id=run.info.run_id)
+        versions[score] = (str(version.version), run.info.run_id)
+    return store_uri(store), versions
 
-    delay = {str(versions[0.8][0]): delays[0], str(versions[0.6][0]): delays[1]}
+
+@pytest.mark.parametrize("delays", [(0.4, 1.5), (1.5, 0.4)], ids=["better-first", "worse-first"])
+def test_racing_promotions_leave_the_better_version_champion(three_versions, monkeypatch, delays):
+    """Both promotions read the champion (0.5) before either moves it; the move of the better
+    version (0.8) lands first or last. Without the store lock the last move wins."""
+    uri, versions = three_versions
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, versions[0.5][0])
+    delay = {versions[0.8][0]: delays[0], versions[0.6][0]: delays[1]}
     original = mlflow.MlflowClient.set_registered_model_alias
 
     def slow_move(self, name, alias, version):
