@@ -11,9 +11,10 @@ import numpy as np
 
 from stance.backends import Backend, choose, load_backend
 from stance.fileio import atomic_folder
+from stance.integrity import seal
 from stance.labels import LABELS
 from stance.loading import resolve_model
-from stance.names import MODEL_CARD_FILE, TEMPERATURE_KEY
+from stance.names import CONFIG_FILE, MODEL_CARD_FILE, TEMPERATURE_KEY
 from stance.prediction import Evidence, Prediction, softmax
 from stance.text import check_texts, language_flags, sentence_spans
 
@@ -67,20 +68,23 @@ class StanceClassifier:
         """
         folder, config = resolve_model(path_or_uri)
         name = choose(folder, config, backend, device)
+        _labels_of(config, folder / CONFIG_FILE)  # before the weights are read
         return cls(load_backend(name, folder, config, device))
 
     def save_pretrained(self, path: str | Path, card: str | None = None,
                         extra_files: dict[str, Path] | None = None) -> Path:
-        """Write a plain folder (config.json with labels and temperature, the backend's weights
-        as safetensors or ONNX, tokenizer files, `card` as README.md, and `extra_files` copied
-        under their names) in one rename, so a failure leaves any folder already at `path`
-        untouched."""
+        """Write a plain folder (config.json with labels, temperature and the sha256 of every
+        other file, the backend's weights as safetensors or ONNX, tokenizer files, `card` as
+        README.md, and `extra_files` copied under their names) swapped in whole, so a failure or
+        a kill leaves any folder already at `path` untouched; a full disk is an OSError naming
+        `path`."""
         with atomic_folder(path) as tmp:
             self.backend.save(tmp)
             if card is not None:
                 (tmp / MODEL_CARD_FILE).write_text(card, encoding="utf-8")
             for name, source in (extra_files or {}).items():
                 shutil.copyfile(source, tmp / name)
+            seal(tmp)
         return Path(path)
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -148,11 +152,10 @@ class StanceClassifier:
         return {label: float(p) for label, p in zip(self._labels, row)}
 
 
-def _labels_of(config) -> tuple[str, ...]:
+def _labels_of(config, source: str | Path = CONFIG_FILE) -> tuple[str, ...]:
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     labels = tuple(id2label[i] for i in sorted(id2label))
     if labels != LABELS:
-        raise ValueError(
-            f"model labels {list(labels)} are not the expected {list(LABELS)} (from config.json)"
-        )
+        raise ValueError(f"model labels {list(labels)} in {source} are not the expected "
+                         f"{list(LABELS)}")
     return labels

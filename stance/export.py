@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from stance.backends import BACKENDS
+from stance.integrity import seal
 
 logger = logging.getLogger(__name__)
 _OPSET = 17
@@ -124,5 +125,6 @@ def export(model: str | Path, out: str | Path, format: str = "onnx", int8: bool 
     clf = StanceClassifier.from_pretrained(model, device="cpu", backend="torch")
     out.mkdir(parents=True, exist_ok=True)
     FORMATS[format](clf, out, int8=int8)
+    seal(out)
     logger.info("exported %s to %s (%s%s)", model, out, format, ", int8" if int8 else "")
     return out

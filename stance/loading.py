@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from stance.backends import FolderConfig
+from stance.integrity import verify
 from stance.names import CONFIG_FILE, MLFLOW_SCHEMES, MODEL_ARTIFACT, warn_if_new_store
 
 logger = logging.getLogger(__name__)
@@ -29,11 +30,12 @@ def resolve_model(path_or_uri: str | Path) -> tuple[Path, FolderConfig]:
     config = FolderConfig.from_folder(folder)
     if not isinstance(getattr(config, "id2label", None), dict):
         raise ValueError(f"{folder / CONFIG_FILE} has no id2label: not a stance model")
+    verify(folder, vars(config))
     return folder, config
 
 
 @contextlib.contextmanager
-def _fail_fast_http():
+def fail_fast_http():
     """An unreachable tracking server should fail in seconds, not after minutes of retries;
     settings the user made explicitly are left alone."""
     wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -53,7 +55,7 @@ def _download_from_mlflow(uri: str) -> str:
 
     warn_if_new_store(mlflow.get_tracking_uri())
     try:
-        with _fail_fast_http():
+        with fail_fast_http():
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -34,6 +34,8 @@ TEMPERATURE_KEY = "stance_temperature"
 # The backend to run on a CPU when the folder also holds its weights (training sets it to `onnx`
 # when the int8 export agrees with PyTorch).
 CPU_BACKEND_KEY = "stance_cpu_backend"
+# The sha256 of every other file of the folder, recorded at save time and checked at load time.
+CHECKSUMS_KEY = "stance_sha256"
 
 # Splits: evaluation order everywhere (training, reports, model card, compare).
 TRAIN_SPLIT = "train"

@@ -20,9 +20,9 @@ def test_run_has_params_metrics_and_artifacts(smoke_run):
     assert run.info.status == "FINISHED"
     assert run.data.params["model.base"] == "minilm"
     assert run.data.params["training.epochs"] == "1"
-    for split in ("val", "validation", "test"):
-        assert f"{split}_f1_macro" in run.data.metrics
-    assert {"train_loss", "test_accuracy", "test_recall_neutral"} <= set(run.data.metrics)
+    for name in ("epoch/validation", "validation", "test"):
+        assert f"{name}_f1_macro" in run.data.metrics
+    assert {"epoch/train_loss", "test_accuracy", "test_recall_neutral"} <= set(run.data.metrics)
     assert run.data.tags["data_version"] and run.data.tags["git_commit"]
     client = mlflow.MlflowClient()
     evals = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "eval")}
@@ -64,4 +64,4 @@ def test_cli_scores_jsonl_with_the_registered_model(smoke_run):
     subprocess.run([sys.executable, "-m", "stance.cli", "predict", "--input", str(src),
                     "--output", str(out)], cwd=tmp, env=env, check=True, timeout=300)
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
-    assert row["id"] == "a" and row["label"] in LABELS
+    assert row["id"] == "a" and row["pred_label"] in LABELS

@@ -3,18 +3,21 @@
 A checkpoint is a folder: `model.safetensors` (current weights), `best.safetensors` (weights of
 the best epoch so far), `optimizer.pt` (optimizer, scheduler and RNG states, loaded with
 `weights_only=True`, so it cannot run code) and `state.json` (epoch, history, best score). It is
-written beside the old one and swapped in by renames, so the folder at `path` is always complete.
+written by `stance.fileio.atomic_folder`: beside the old one, flushed, and exchanged with it in one
+step, so `kill -9` at any moment leaves the old or the new complete checkpoint at `path`, and a
+full disk fails with one OSError naming it while the old checkpoint stays as it was.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from stance.fileio import atomic_folder
 
 
 @dataclass
@@ -31,21 +34,13 @@ def _tensors(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(path: Path, model_state: dict, best_state: dict, optimizer, scheduler,
                     generator: torch.Generator, state: TrainState) -> None:
-    path = Path(path)
-    tmp, old = path.with_name(path.name + ".partial"), path.with_name(path.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(_tensors(model_state), tmp / "model.safetensors")
-    save_file(_tensors(best_state), tmp / "best.safetensors")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state(), "generator": generator.get_state()},
-               tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        path.rename(old)
-    tmp.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_folder(path) as tmp:
+        save_file(_tensors(model_state), tmp / "model.safetensors")
+        save_file(_tensors(best_state), tmp / "best.safetensors")
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(), "generator": generator.get_state()},
+                   tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
 
 
 def has_checkpoint(path: Path) -> bool:

@@ -7,12 +7,13 @@ import subprocess
 from pathlib import Path
 
 import mlflow
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
 
 import stance
+from stance.loading import fail_fast_http
 from stance.names import CHAMPION, LOGGED_MODEL_NAME, MODEL_ARTIFACT, metric, tracking_uri
+from stance.serving.schema import signature
 from training.config import TrackingConfig
+from training.store import prepare_store, store_lock
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def open_tracking(config: TrackingConfig) -> str:
     """Point MLflow at the configured store and experiment; returns the tracking URI."""
     uri = tracking_uri(config.uri)
     mlflow.set_tracking_uri(uri)
+    with fail_fast_http():  # an unreachable server: an error in seconds, not minutes of retries
+        prepare_store(uri)
     if config.artifact_location and mlflow.get_experiment_by_name(config.experiment) is None:
         mlflow.create_experiment(config.experiment, artifact_location=config.artifact_location)
     mlflow.set_experiment(config.experiment)
@@ -54,11 +57,6 @@ def log_inputs(splits, data_path: str, version: str) -> None:
         mlflow.log_input(logged, context=split)
 
 
-def _signature(labels: list[str]) -> ModelSignature:
-    outputs = [ColSpec("string", "label")] + [ColSpec("float", f"prob_{x}") for x in labels]
-    return ModelSignature(inputs=Schema([ColSpec("string", "text")]), outputs=Schema(outputs))
-
-
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
@@ -74,7 +72,7 @@ def log_pyfunc_model(folder: Path, labels: list[str], registered_model: str, exa
         python_model=str(_PYFUNC_CODE),
         artifacts={MODEL_ARTIFACT: str(folder)},
         code_paths=[str(_PACKAGE)],
-        signature=_signature(labels),
+        signature=signature(labels),
         input_example={"text": [example]},
         pip_requirements=_requirements(),
         registered_model_name=registered_model,
@@ -90,16 +88,20 @@ def _validation_f1(client: mlflow.MlflowClient, name: str, version: str) -> floa
 
 def promote_if_better(name: str, version: str) -> bool:
     """Move `champion` to `version` only when its validation macro-F1 beats the champion's
-    (a tie keeps the champion); log the decision and both numbers as tags on the active run."""
+    (a tie keeps the champion); log the decision and both numbers as tags on the active run.
+
+    The read, the comparison and the move happen under the store's lock (`training.store`), so
+    runs finishing together leave the better one as champion whatever their order."""
     client = mlflow.MlflowClient()
-    aliases = client.get_registered_model(name).aliases
-    candidate = _validation_f1(client, name, version)
-    current = aliases.get(CHAMPION)
-    incumbent = _validation_f1(client, name, current) if current else None
-    promote = current is None or (candidate is not None and
-                                  (incumbent is None or candidate > incumbent))
-    if promote:
-        client.set_registered_model_alias(name, CHAMPION, version)
+    with store_lock(mlflow.get_registry_uri()):
+        aliases = client.get_registered_model(name).aliases
+        candidate = _validation_f1(client, name, version)
+        current = aliases.get(CHAMPION)
+        incumbent = _validation_f1(client, name, current) if current else None
+        promote = current is None or (candidate is not None and
+                                      (incumbent is None or candidate > incumbent))
+        if promote:
+            client.set_registered_model_alias(name, CHAMPION, version)
     decision = (f"promoted version {version}" if promote else f"kept version {current}")
     mlflow.set_tags({"champion_decision": decision,
                      "champion_candidate_validation_f1": str(candidate),

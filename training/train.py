@@ -24,6 +24,7 @@ from stance import StanceClassifier
 from stance.data import data_version, load_splits
 from stance.eval import Evaluation, evaluate
 from stance.errors import report_errors
+from stance.fileio import atomic_file
 from stance.eval.model_card import model_card
 from stance.data.user import split_name
 from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric, tracking_uri, warn_if_new_store
@@ -135,24 +136,28 @@ def find_resumable(output_dir: str, which: str) -> dict:
     return match[0]
 
 
-def train(config: Config, resume: dict | None = None) -> str:
+def train(config: Config, resume: dict | None = None, parent_run_id: str | None = None) -> str:
     """Run one training (or continue the interrupted one described by `resume`); returns its
-    MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error."""
+    MLflow run id. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM, or FAILED on an error.
+    It is nested under the active run, or under `parent_run_id` (a sweep's child process)."""
     check_base_model(config)
-    splits = prepare_data(config)
+    splits = prepare_data(config)  # bad data fails before anything is written to the store
     version = data_version(config.data.path, config.data.extra)
     set_seed(config.seed)  # once, before any model (and its new head) is built
     if not PartialState().is_main_process:
         return _follow(config, splits, resume)
     warn_if_new_store(tracking_uri(config.tracking.uri))
     tracking.open_tracking(config.tracking)
+    # Logged once the store is open, so that a bad store is the only line a user sees.
+    logger.info("data %s: %s passages", config.data.path, {s: len(d) for s, d in splits.items()})
     run_name = (resume or {}).get("run_name") or config.run_name or \
         f"{config.model.family}-{time.strftime('%Y%m%d-%H%M%S')}"
     root = checkpoint_root(config, run_name)
     if resume:
         run = mlflow.start_run(run_id=resume["run_id"])
     else:
-        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None)
+        run = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None,
+                               parent_run_id=parent_run_id)
     tracking.tag_experiment(run.info.experiment_id)
     try:
         if not resume:
@@ -190,8 +195,9 @@ def _start_run(config: Config, splits, version: str, root: Path, run_id: str,
     tracking.log_inputs({k: v for k, v in splits.items() if k not in user}, config.data.path, version)
     tracking.log_user_inputs(splits, config.data.path, config.data.extra, version)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "run.json").write_text(json.dumps(
-        {"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)}))
+    with atomic_file(root / "run.json") as f:  # --resume reads it: never half-written
+        json.dump({"run_id": run_id, "run_name": run_name, "config": dataclasses.asdict(config)},
+                  f)
 
 
 def _log_epoch(epoch: int, metrics: dict[str, float]) -> None:

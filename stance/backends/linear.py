@@ -75,4 +75,7 @@ def load(folder: Path, config: FolderConfig, device: str = "auto") -> LinearBack
     vectorizer = TfidfVectorizer(**settings)
     vectorizer.vocabulary_ = vocabulary
     vectorizer.idf_ = arrays["idf"]
-    return LinearBackend(vectorizer, arrays["weight"], arrays["bias"], config)
+    try:
+        return LinearBackend(vectorizer, arrays["weight"], arrays["bias"], config)
+    except ValueError as exc:  # weights of another model, or another label list
+        raise ValueError(f"{folder / WEIGHTS}: {exc}") from None

@@ -11,7 +11,7 @@ import numpy as np
 
 from stance.backends import BACKENDS, FolderConfig
 from stance.backends.encoder import EncoderBackend
-from stance.backends.tokenizer import load_tokenizer
+from stance.backends.tokenizer import load_tokenizer, tokenizer_source
 
 ONNX_FILE = BACKENDS["onnx"].weights
 
@@ -41,14 +41,23 @@ class OnnxBackend(EncoderBackend):
         self.path = path
         super().__init__(tokenizer, config)
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self._check_outputs()
+        self._check_fits()
 
-    def _check_outputs(self) -> None:
-        (output,) = self.session.get_outputs()
-        width = output.shape[-1] if output.shape else None
-        if isinstance(width, int) and width != self.n_labels:
-            raise ValueError(f"{self.path} gives {width} logits per passage but config.json "
-                             f"lists {self.n_labels} labels: the ONNX file is from another model")
+    def _check_fits(self) -> None:
+        """One forward pass on the tokenizer's largest id, at load time: an ONNX file exported
+        from a model with a smaller vocabulary or another label list fails here, not later."""
+        top = len(self.tokenizer) - 1
+        try:
+            logits = self._forward(np.array([[top]], dtype=np.int64), np.ones((1, 1), np.int64))
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"{self.path} does not take the token ids of this folder's "
+                             f"tokenizer (up to {top}): the ONNX file is from another model "
+                             f"({first})") from None
+        if logits.shape != (1, self.n_labels):
+            raise ValueError(f"{self.path} gives {logits.shape[-1]} logits per passage but "
+                             f"config.json lists {self.n_labels} labels: the ONNX file is from "
+                             f"another model")
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": input_ids, "attention_mask": attention_mask}
@@ -73,6 +82,6 @@ def load(folder: Path, config: FolderConfig, device: str = "auto") -> OnnxBacken
     backend = OnnxBackend(folder / ONNX_FILE, tokenizer, config)
     vocab = getattr(config, "vocab_size", None)
     if vocab and len(tokenizer) > vocab:
-        raise ValueError(f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model "
+        raise ValueError(f"{tokenizer_source(folder)} has {len(tokenizer)} tokens but the model "
                          f"only {vocab}: the tokenizer belongs to another model")
     return backend

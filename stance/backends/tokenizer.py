@@ -112,6 +112,12 @@ class FastTokenizer:
                 shutil.copyfile(source, folder / name)
 
 
+def tokenizer_source(folder: str | Path) -> Path:
+    """The file the tokenizer of `folder` is read from (for error messages)."""
+    fast = Path(folder) / TOKENIZER_FILE
+    return fast if fast.is_file() else Path(folder) / "vocab.txt"
+
+
 def load_tokenizer(folder: str | Path):
     """`FastTokenizer` when the folder has a `tokenizer.json`, else `transformers`' tokenizer."""
     fast = FastTokenizer.from_folder(folder)

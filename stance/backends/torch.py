@@ -13,7 +13,7 @@ import torch
 from stance.backends import BACKENDS, FolderConfig
 from stance.backends.bert import BertClassifier, supports
 from stance.backends.encoder import EncoderBackend
-from stance.backends.tokenizer import load_tokenizer
+from stance.backends.tokenizer import load_tokenizer, tokenizer_source
 from stance.names import BACKEND_KEY
 
 logger = logging.getLogger(__name__)
@@ -88,9 +88,9 @@ def load(folder: Path, config: FolderConfig, device: str = "auto") -> TorchBacke
     model = _model(folder, config)
     tokenizer = load_tokenizer(folder)
     if len(tokenizer) > model.config.vocab_size:
-        raise ValueError(f"{folder}: the tokenizer has {len(tokenizer)} tokens but the model's "
-                         f"embedding matrix only {model.config.vocab_size}: the tokenizer "
-                         f"belongs to another model")
+        raise ValueError(f"{tokenizer_source(folder)} has {len(tokenizer)} tokens but the "
+                         f"model's embedding matrix only {model.config.vocab_size}: the "
+                         f"tokenizer belongs to another model")
     return TorchBackend(model, tokenizer, device)
 
 

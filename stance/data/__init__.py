@@ -154,5 +154,5 @@ def load_splits(path: str | Path = "data", extra: Sequence[str] = ()):
         columns = {f: [r[f] for r in records] for f in fields}
         columns["label"] = [LABELS.index(label) for label in columns["label"]]
         out[name] = Dataset.from_dict(columns, features=features)
-    logger.info("loaded %s", {k: len(v) for k, v in out.items()})
+    logger.debug("loaded %s", {k: len(v) for k, v in out.items()})
     return DatasetDict(out)
