@@ -36,10 +36,11 @@ target, mode = sys.argv[2], sys.argv[3]
 old, new = two_models(sys.argv[1])
 if mode == "once":
     sys.exit(report_errors("save", lambda: new.save_pretrained(target) and None, False))
+old.save_pretrained(target)  # a complete folder exists before the first kill can land
 print("ready", flush=True)
 while True:
-    old.save_pretrained(target)
     new.save_pretrained(target)
+    old.save_pretrained(target)
 """
 
 SAVE_CHECKPOINT = """

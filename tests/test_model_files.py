@@ -170,8 +170,8 @@ def onnx_parts(tiny_model_dir, tmp_path_factory):
                             max_position_embeddings=64, num_labels=labels)
         backend = TorchBackend(BertForSequenceClassification(config),
                                load_tokenizer(tiny_model_dir), device="cpu")
-        others[name] = root / f"{name}.onnx"
-        _export_graph(backend, others[name])
+        (root / name).mkdir()
+        others[name] = _export_graph(backend, root / name)  # the graph file in that folder
     return ours, others
 
 
