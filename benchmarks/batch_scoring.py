@@ -118,7 +118,7 @@ def run_measured(cmd: list[str], kill_at_parts: int | None = None,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--model", help="a saved model folder; 'tiny' (default): the tests' random "
                                         "BERT; 'tfidf': TF-IDF fitted on data/train.jsonl")

@@ -90,9 +90,19 @@ def _finish(graph: Path, target: Path, int8: bool) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # Fused operators come from ONNX Runtime's own domain, whose output types shape inference
-    # cannot see: tell the quantizer they are float.
-    quantize_dynamic(graph, target, weight_type=QuantType.QInt8,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    # cannot see: tell the quantizer they are float. One scale per output channel (rather than
+    # per tensor) and 7-bit weights (no overflow in the u8 x s8 kernels of CPUs without VNNI):
+    # on a fine-tuned MiniLM, label agreement with fp32 on news went from 95.0% to 98.8% and
+    # the macro-F1 change from -0.015 to +0.003 (per tensor failed the 0.01 check of training).
+    root = logging.getLogger()  # the quantizer logs every tensor at INFO on the root logger
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        quantize_dynamic(graph, target, weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
 
 
 class _LogitsOnly(torch.nn.Module):

@@ -183,3 +183,62 @@ def test_kill_9_while_writing_a_checkpoint_leaves_the_old_or_the_new_one(tmp_pat
             f"tensors of another epoch than state.json's {state.epoch}"
     write_checkpoint(target, 99)
     assert _leftovers(target) == []
+
+
+def _corpus(path: Path, rows: int) -> Path:
+    from tests.helpers import tiny_records
+
+    records = tiny_records(rows // 3 + 1, 5, "c")[:rows]
+    path.write_text("id,text\n" + "".join(f"{r['id']},{r['text']}\n" for r in records))
+    return path
+
+
+def _predict(model_dir: Path, src: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "stance.cli", "predict", "--model", str(model_dir), "--input",
+            str(src), "--output", str(out), "--chunk-size", "100"]
+
+
+def test_a_full_disk_while_writing_predictions_is_one_line_and_the_old_output_stays(
+        tiny_model_dir, tmp_path):
+    out = tmp_path / "scored.csv"
+    subprocess.run(_predict(tiny_model_dir, _corpus(tmp_path / "small.csv", 30), out), cwd=ROOT,
+                   check=True, capture_output=True, timeout=300)
+    before = out.read_bytes()
+    big = _corpus(tmp_path / "big.csv", 1500)  # ~150 KB of output, one part of ~10 KB per chunk
+    result = subprocess.run(_predict(tiny_model_dir, big, out), cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, preexec_fn=lambda: resource.setrlimit(
+                                resource.RLIMIT_FSIZE, (100_000, 100_000)))
+    lines = [x for x in result.stderr.strip().splitlines() if not x.startswith("scoring:")]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr  # and the progress bar
+    assert lines[0].startswith("stance: error: could not write") and str(out) in lines[0]
+    assert "file-size limit" in lines[0]
+    assert out.read_bytes() == before
+
+
+def _parts(partial: Path) -> int:
+    try:
+        return len(list(partial.glob("part-*")))
+    except FileNotFoundError:  # the folder removed after the join, while being listed
+        return 0
+
+
+def test_kill_9_while_writing_predictions_leaves_the_old_or_the_new_output(tiny_model_dir,
+                                                                             tmp_path):
+    small, big = _corpus(tmp_path / "small.csv", 30), _corpus(tmp_path / "big.csv", 1500)
+    references = []
+    for src in (small, big):
+        ref = tmp_path / f"reference-{src.stem}.csv"
+        subprocess.run(_predict(tiny_model_dir, src, ref), cwd=ROOT, check=True,
+                       capture_output=True, timeout=300)
+        references.append(ref.read_bytes())
+    out = tmp_path / "scored.csv"
+    partial = out.with_name(f".{out.name}.partial")
+    for kill_after_parts in (1, 8, 15, 15, 15):  # 15 parts: killed while they are joined
+        out.write_bytes(references[0])
+        proc = subprocess.Popen(_predict(tiny_model_dir, big, out), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and _parts(partial) < kill_after_parts:
+            pass  # no sleep: the join right after the last part takes milliseconds
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert out.read_bytes() in references, "a half-written output file"

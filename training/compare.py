@@ -147,7 +147,7 @@ def find_model(name: str, experiment: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/default.yaml",
                         help="the config whose tracking section names the store and experiment")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

@@ -101,7 +101,7 @@ def held_out(name: str, files: list[str], out: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     modes = parser.add_mutually_exclusive_group(required=True)
     modes.add_argument("--pool", nargs="+", help="JSONL files to split from scratch")
     modes.add_argument("--add", nargs="+", metavar="FILE",
