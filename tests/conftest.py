@@ -11,8 +11,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 
-from stance.labels import LABELS  # noqa: E402
-from tests.helpers import VOCAB, store_uri, train, write_tiny_data, write_vocab_tokenizer  # noqa: E402
+from tests.helpers import store_uri, train, write_random_bert, write_tiny_data  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,18 +21,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     64 wide rather than 32: at 32 the cue-word task was learned from 6 of 9 seeds (the others
     stalled with one label unlearned), at 64 from 8 of 9, so the tests do not rest on a lucky seed.
     """
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=64, num_hidden_layers=2,
-                        num_attention_heads=4, intermediate_size=128, max_position_embeddings=64,
-                        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-                        label2id={label: i for i, label in enumerate(LABELS)})
-    BertForSequenceClassification(config).save_pretrained(folder)
-    write_vocab_tokenizer(folder)
-    return folder
+    return write_random_bert(tmp_path_factory.mktemp("tiny-bert"), 64, 2, 128)
 
 
 @pytest.fixture

@@ -54,6 +54,22 @@ def write_tiny_data(folder: Path, sizes=(("train", 20, 1), ("validation", 6, 2),
     return folder
 
 
+def write_random_bert(folder: Path, hidden: int, layers: int, intermediate: int) -> Path:
+    """Save a BERT classifier with random weights (seed 0) over `VOCAB`, and its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(VOCAB), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=4, intermediate_size=intermediate,
+                        max_position_embeddings=64, num_labels=len(LABELS),
+                        id2label=dict(enumerate(LABELS)),
+                        label2id={label: i for i, label in enumerate(LABELS)})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    write_vocab_tokenizer(folder)
+    return folder
+
+
 def write_vocab_tokenizer(folder: Path) -> None:
     """Save a word-piece tokenizer over `VOCAB` into `folder`."""
     from transformers import BertTokenizer

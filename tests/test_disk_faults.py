@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from stance import StanceClassifier
-from tests.helpers import ROOT, VOCAB, write_vocab_tokenizer
+from tests.helpers import ROOT, write_random_bert
 from training.checkpoint import TrainState, has_checkpoint, load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.integration
@@ -114,19 +114,7 @@ def _kill_while_writing(script: str, *args: str) -> None:
 @pytest.fixture(scope="module")
 def medium_model_dir(tmp_path_factory) -> Path:
     """A BERT of 13 MB (256 wide, 4 layers): writing it takes long enough to be interrupted."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from stance.labels import LABELS
-
-    folder = tmp_path_factory.mktemp("medium-bert")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=256, num_hidden_layers=4,
-                        num_attention_heads=4, intermediate_size=1024, max_position_embeddings=64,
-                        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-                        label2id={label: i for i, label in enumerate(LABELS)})
-    BertForSequenceClassification(config).save_pretrained(folder)
-    write_vocab_tokenizer(folder)
-    return folder
+    return write_random_bert(tmp_path_factory.mktemp("medium-bert"), 256, 4, 1024)
 
 
 def test_a_full_disk_while_saving_a_model_is_one_line_and_the_old_folder_stays(
