@@ -90,6 +90,12 @@ def model_folder(model: str | None, tmp: Path) -> Path:
 
 # ---------------------------------------------------------------- one backend, in its own process
 
+def _choice(backend: str) -> str:
+    """The `backend=` of `from_pretrained` for a row: a trained folder may hold an int8 ONNX copy
+    that "auto" would pick on a CPU, so the torch row insists on PyTorch."""
+    return "torch" if backend == "torch" else "auto"
+
+
 def load_backend(backend: str, folder: str):
     """A function `texts -> (labels, probabilities or None)` for the backend."""
     if backend == "pipeline":
@@ -101,7 +107,7 @@ def load_backend(backend: str, folder: str):
             [r["label"] for r in (pipe(texts, truncation=True) if long else pipe(texts))], None)
     from stance import StanceClassifier
 
-    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    clf = StanceClassifier.from_pretrained(folder, device="cpu", backend=_choice(backend))
 
     def run(texts, long=False):
         preds = clf.predict(texts)
@@ -164,7 +170,7 @@ def worker(backend: str, folder: str, inputs: Path, reps: int) -> None:
 
 COLD = """import time; t = time.perf_counter()
 from stance import StanceClassifier
-clf = StanceClassifier.from_pretrained({folder!r}, device="cpu")
+clf = StanceClassifier.from_pretrained({folder!r}, device="cpu", backend={choice!r})
 clf.predict([{text!r}]); print(time.perf_counter() - t)
 """
 COLD_PIPELINE = """import time; t = time.perf_counter()
@@ -188,7 +194,8 @@ def subprocess_python(args: list[str]) -> str:
 
 def cold_start(backend: str, folder: str, text: str) -> tuple[float, float]:
     """(seconds inside the process, seconds from spawn to exit)."""
-    code = (COLD_PIPELINE if backend == "pipeline" else COLD).format(folder=folder, text=text)
+    code = (COLD_PIPELINE if backend == "pipeline" else COLD).format(
+        folder=folder, text=text, choice=_choice(backend))
     start = time.perf_counter()
     inside = float(subprocess_python(["-c", code]))
     return inside, time.perf_counter() - start
