@@ -10,7 +10,8 @@ import mlflow
 
 import stance
 from stance.loading import fail_fast_http
-from stance.names import CHAMPION, LOGGED_MODEL_NAME, MODEL_ARTIFACT, metric, tracking_uri
+from stance.names import (CHAMPION, EVAL_SPLITS, LOGGED_MODEL_NAME, MODEL_ARTIFACT, metric,
+                          tracking_uri)
 from stance.serving.schema import signature
 from training.config import TrackingConfig
 from training.store import prepare_store, store_lock
@@ -114,7 +115,7 @@ def promote_if_better(name: str, version: str) -> bool:
 # and each registered version carries its headline numbers in its description.
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 NOTE_TAG = "mlflow.note.content"
-HEADLINE_SPLITS = ("test", "challenge", "news")
+HEADLINE_SPLITS = tuple(s for s in EVAL_SPLITS if s != "validation")  # the held-out ones
 
 
 def tag_experiment(experiment_id: str) -> None:
@@ -153,7 +154,7 @@ def describe_model_version(name: str, info, metrics: dict[str, float]) -> None:
     client = mlflow.MlflowClient()
     numbers = {k: v for k, v in metrics.items()
                if any(k.startswith(metric(s, "f1_macro")) or k == metric(s, "ece")
-                      for s in ("validation", *HEADLINE_SPLITS))}
+                      for s in EVAL_SPLITS)}
     client.update_model_version(name, version, description=(
         f"Stance classifier from run {info.run_id}.\n\n{headline(metrics)}"))
     for key, value in sorted(numbers.items()):
