@@ -91,8 +91,13 @@ def test_make_train_passes_the_one_line_through():
     """make adds its own `make: *** ... Error 1` trailer (and exits 2, as make does for any failed
     recipe); the training command's own output is the one error line."""
     venv = Path(sys.executable).parent.parent
-    result = _run([shutil.which("make") or "make", "--no-print-directory", "-o",
-                   f"{venv}/.installed", "train", f"VENV={venv}", f"ARGS={' '.join(BAD_KEY)}"])
+    # Under `make test` (as CI runs it) the outer make's MAKEFLAGS would carry its own variables
+    # (ARGS among them) into this make: run it as a user would, from a plain shell.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run([shutil.which("make") or "make", "--no-print-directory", "-o",
+                             f"{venv}/.installed", "train", f"VENV={venv}",
+                             f"ARGS={' '.join(BAD_KEY)}"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, env=env | {"HF_HUB_OFFLINE": "1"})
     ours = [x for x in result.stderr.strip().splitlines() if not x.startswith("make: ***")]
     assert ours == [ours[0]] and ours[0].startswith("training: error: unknown config key"), \
         result.stderr
