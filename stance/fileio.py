@@ -229,3 +229,14 @@ def read_jsonl(path: str | Path, problems: list[str] | None = None) -> Iterator[
                 yield n, value
     except UnicodeDecodeError as exc:
         fail(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def read_json_objects(path: str | Path, problems: list[str]) -> Iterator[tuple[str, dict]]:
+    """`("file:line", object)` for every JSON object of a JSONL file; a line that is not one
+    (malformed, or another JSON value) is appended to `problems` as `file:line: message`."""
+    for n, record in read_jsonl(path, problems):
+        where = f"{path}:{n}"
+        if isinstance(record, dict):
+            yield where, record
+        else:
+            problems.append(f"{where}: expected a JSON object, got {type(record).__name__}")

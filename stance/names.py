@@ -40,6 +40,8 @@ CHECKSUMS_KEY = "stance_sha256"
 # Splits: evaluation order everywhere (training, reports, model card, compare).
 TRAIN_SPLIT = "train"
 EVAL_SPLITS = ("validation", "test", "challenge", "news")
+# Passages with no label, for distillation (stance.data.unlabeled), beside the split files.
+UNLABELED_FILE = "unlabeled.jsonl"
 # Per-epoch training metrics are grouped under this prefix in the MLflow UI.
 EPOCH_PREFIX = "epoch/"
 

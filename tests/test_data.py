@@ -7,6 +7,7 @@ from datasets import ClassLabel, DatasetDict
 from stance import LABELS
 from stance.data import DataError, data_version, load_splits
 from stance.data import check_data
+from stance.data import read_unlabeled
 from stance.data.profile import BANDS, outside_bands, profile, read_jsonl
 from tests.helpers import tiny_records, write_jsonl
 
@@ -74,6 +75,30 @@ def test_leaks_between_splits_are_caught(tmp_path):
     assert "duplicate text" in problems
     assert "near-duplicate" in problems
     assert "straddles splits" in problems
+
+
+def test_unlabeled_passages_are_checked_against_every_split(tiny_data):
+    test = [json.loads(x) for x in (tiny_data / "test.jsonl").read_text().splitlines()]
+    fresh = [{k: r[k] for k in ("id", "text", "topic", "register")}
+             for r in tiny_records(2, 77, "u")]
+    write_jsonl(tiny_data / "unlabeled.jsonl", fresh)
+    assert check_data(tiny_data).problems == []
+    assert [r["id"] for r in read_unlabeled(tiny_data)] == [r["id"] for r in fresh]
+    bad = [dict(fresh[0], id="u-copy", text=test[0]["text"]),  # a held-out passage again
+           dict(fresh[1], id="u-near", text=test[1]["text"] + " again"),
+           dict(fresh[2], id="u-labeled", label="neutral"),
+           dict(fresh[3], id="u-no-text", text="")]
+    write_jsonl(tiny_data / "unlabeled.jsonl", fresh + bad)
+    found = check_data(tiny_data).problems
+    assert all(p.startswith(str(tiny_data / "unlabeled.jsonl")) for p in found)
+    problems = "\n".join(found)
+    n = len(fresh)
+    assert f"unlabeled.jsonl:{n + 1}: duplicate text" in problems
+    assert f"unlabeled.jsonl:{n + 2}: near-duplicate" in problems
+    assert f"unlabeled.jsonl:{n + 3}: an unlabeled passage has a 'label'" in problems
+    assert f"unlabeled.jsonl:{n + 4}: field 'text' must be a non-empty string" in problems
+    with pytest.raises(DataError, match="has a 'label'"):
+        load_splits(tiny_data)  # training refuses them too
 
 
 def test_shortcut_words_are_caught(tiny_data):

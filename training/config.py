@@ -75,6 +75,16 @@ class TrainingConfig:
     checkpoint_every: int = non_negative(1, "epochs between checkpoints; 0 disables them")
     patience: int = non_negative(0, "stop after N epochs without a better validation macro-F1")
     onnx_int8: bool = True  # keep a verified int8 ONNX copy beside the weights (the CPU default)
+    cache_frozen: bool = False  # run the frozen layers once per passage, not every epoch
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """The transformer learns a fine-tuned teacher's probabilities (training/distill.py)."""
+
+    teacher: str | None = None  # a saved model folder or MLflow URI; None: labels only
+    alpha: float = _field(0.5, minimum=0, help="the teacher's share of a labeled target (<= 1)")
+    unlabeled: bool = True  # also learn the teacher's probabilities on data/unlabeled.jsonl
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
@@ -193,6 +204,10 @@ def _check_ranges(config: Any, prefix: str = "") -> None:
             raise ValueError(f"config key {key!r} must be > {minimum}, got {value!r}")
         if minimum is not None and value < minimum:
             raise ValueError(f"config key {key!r} must be >= {minimum}, got {value!r}")
+    if prefix == "" and config.training.cache_frozen and config.model.freeze_layers == 0:
+        raise ValueError("config key 'training.cache_frozen' needs model.freeze_layers > 0")
+    if prefix == "" and config.distill.alpha > 1:
+        raise ValueError(f"config key 'distill.alpha' must be <= 1, got {config.distill.alpha}")
     if prefix == "" and config.model.max_length > 512:
         raise ValueError(f"config key 'model.max_length' must be <= 512 (the encoder's "
                          f"position limit), got {config.model.max_length}")

@@ -28,7 +28,7 @@ from stance.fileio import atomic_file
 from stance.eval.model_card import model_card
 from stance.data.user import split_name
 from stance.names import EPOCH_PREFIX, EVAL_SPLITS, metric, tracking_uri, warn_if_new_store
-from training import tracking
+from training import distill, tracking
 from training.base_models import resolve_base_model
 from training.checkpoint import has_checkpoint
 from training.cpu_path import attach_cpu_path
@@ -73,6 +73,7 @@ def check_base_model(config: Config) -> None:
     `model.max_length` against it, before anything is loaded."""
     module = family(config.model.family)
     getattr(module, "check", lambda _: None)(config)
+    distill.check(config)
     if not getattr(module, "USES_BASE", False):
         return
     config_file = Path(resolve_base_model(config.model.base)) / "config.json"
@@ -206,7 +207,8 @@ def _log_epoch(epoch: int, metrics: dict[str, float]) -> None:
 
 def _train_and_log(config: Config, splits, run_name: str, checkpoint: Path, resume: bool) -> None:
     started = time.perf_counter()
-    clf = family(config.model.family).fit(config, splits, FitContext(checkpoint, resume, _log_epoch))
+    clf = family(config.model.family).fit(config, splits, FitContext(checkpoint, resume, _log_epoch,
+                                                                   mlflow.log_metrics))
     mlflow.log_metric("train_seconds", time.perf_counter() - started)
     with tempfile.TemporaryDirectory() as tmp:
         result, logits = calibrate_and_evaluate(config, clf, splits, Path(tmp))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ from stance.eval.metrics import classification_metrics
 from stance.names import metric
 from training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from training.config import TrainingConfig
+from training.frozen import frozen_depth, frozen_outputs, top_only
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +76,21 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(seed)  # the shuffle order is seeded too
         self.accelerator = Accelerator(cpu=self.backend.device.type == "cpu",
                                        mixed_precision=config.mixed_precision)
+        # With cache_frozen: how many layers are frozen, their outputs, and the seconds it took.
+        self.depth, self.cache, self.cache_seconds = 0, None, 0.0
 
     def _loader(self, dataset) -> DataLoader:
         tok = self.backend.tokenizer
-        columns = [c for c in dataset.column_names if c != "label"]
+        # `label` (a class index) or `target` (probabilities, from distillation) is kept
+        columns = [c for c in dataset.column_names if c not in ("label", "target")]
         encoded = dataset.map(
             lambda batch: {"input_ids": tok(batch["text"], truncation=True,
                                             max_length=self.backend.max_length)["input_ids"]},
             batched=True, remove_columns=columns,
         )
+        if self.config.cache_frozen:
+            encoded = encoded.add_column("index", list(range(len(encoded))))
+            self._build_cache(encoded)
         collate = self._collate
         if not self.config.group_by_length:
             return DataLoader(encoded, batch_size=self.config.batch_size, shuffle=True,
@@ -92,11 +100,39 @@ class Trainer:
         return DataLoader(encoded, batch_sampler=batches, collate_fn=collate)
 
     def _collate(self, rows: list[dict]) -> dict[str, torch.Tensor]:
-        """Pad as prediction does (ids and mask only), so training sees what inference sees."""
+        """Pad as prediction does (ids and mask only), so training sees what inference sees.
+        `labels` holds class indices, or probabilities when the rows carry a `target`: the
+        cross-entropy of the loop takes either."""
         batch = self.backend.tokenizer.pad({"input_ids": [r["input_ids"] for r in rows]},
                                            return_tensors="pt")
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
-                "labels": torch.tensor([r["label"] for r in rows])}
+        key = "target" if "target" in rows[0] else "label"
+        out = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
+               "labels": torch.tensor([r[key] for r in rows])}
+        if self.cache is not None:
+            out["hidden"] = torch.nn.utils.rnn.pad_sequence(
+                [self.cache[r["index"]] for r in rows], batch_first=True)
+        return out
+
+    def _build_cache(self, encoded) -> None:
+        """The frozen layers' output for every passage, computed once (training/frozen.py)."""
+        self.depth = frozen_depth(self.backend.model)
+        if self.depth == 0:
+            raise ValueError("config key 'training.cache_frozen' needs frozen layers "
+                             "(model.freeze_layers > 0)")
+        start = time.perf_counter()
+        ids = encoded["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding
+        size, device = self.config.eval_batch_size, self.backend.device
+        batches = (self.backend.tokenizer.pad(
+            {"input_ids": [ids[i] for i in order[k : k + size]]},
+            return_tensors="pt").to(device) for k in range(0, len(order), size))
+        outputs = frozen_outputs(self.backend.model, self.depth, batches)
+        self.cache = [None] * len(encoded)
+        for i, hidden in zip(order, outputs):
+            self.cache[i] = hidden
+        self.cache_seconds = time.perf_counter() - start
+        logger.info("outputs of the %d frozen layers stored for %d passages in %.0f s",
+                    self.depth, len(encoded), self.cache_seconds)
 
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         # Biases and LayerNorm weights are not decayed, as in BERT's recipe; frozen weights
@@ -160,6 +196,8 @@ class Trainer:
         start = time.perf_counter()
         train_loss = self._train_epoch(model, optimizer, loader, scheduler, epoch)
         metrics = {"train_loss": train_loss, "seconds": time.perf_counter() - start}
+        if self.cache is not None and epoch == 1:
+            metrics["frozen_cache_seconds"] = self.cache_seconds
         metrics |= {metric("validation", k): v for k, v in self.evaluate(validation).items()}
         logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
         if self.on_epoch_end:
@@ -183,8 +221,11 @@ class Trainer:
         bar = tqdm(loader, desc=f"epoch {epoch}/{self.config.epochs}", leave=False,
                    disable=not self.accelerator.is_local_main_process)
         for batch in bar:
-            labels = batch.pop("labels")
-            loss = torch.nn.functional.cross_entropy(model(**batch).logits.float(), labels)
+            labels, hidden = batch.pop("labels"), batch.pop("hidden", None)
+            with (top_only(self._unwrap(model), self.depth, hidden) if hidden is not None
+                  else nullcontext()):
+                logits = model(**batch).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels)
             self.accelerator.backward(loss)
             self.accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
             optimizer.step()

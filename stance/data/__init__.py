@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stance.data.checks import cross_record_problems, statistics_of
-from stance.fileio import read_jsonl
+from stance.data.unlabeled import FIELDS as UNLABELED_FIELDS
+from stance.data.unlabeled import read_unlabeled_records, unlabeled_file, unlabeled_problems
+from stance.fileio import read_json_objects
 from stance.labels import LABELS
 from stance.names import EVAL_SPLITS, TRAIN_SPLIT
 
@@ -60,11 +62,7 @@ def split_files(path: str | Path = "data", extra: Sequence[str] = ()) -> dict[st
 def read_records(file: Path, problems: list[str]) -> list[dict]:
     """Parse one JSONL file, appending a `file:line` message to `problems` for each bad record."""
     records = []
-    for n, record in read_jsonl(file, problems):
-        where = f"{file}:{n}"
-        if not isinstance(record, dict):
-            problems.append(f"{where}: expected a JSON object, got {type(record).__name__}")
-            continue
+    for where, record in read_json_objects(file, problems):
         bad = _record_problems(record)
         problems.extend(f"{where}: {p}" for p in bad)
         if not bad:
@@ -93,11 +91,13 @@ def _record_problems(record: dict) -> list[str]:
 def check_splits(path: str | Path = "data",
                  extra: Sequence[str] = ()) -> tuple[dict[str, list[dict]], list[str]]:
     """The records that parsed, per split, and every problem found, in records and across them
-    (user corpora included: a passage of one that repeats a test passage is a problem)."""
+    (user corpora and `unlabeled.jsonl` included: a passage of one that repeats a test passage
+    is a problem)."""
     problems: list[str] = []
     splits = {name: read_records(file, problems)
               for name, file in split_files(path, extra).items()}
     problems.extend(cross_record_problems(splits))
+    problems.extend(unlabeled_problems(splits, path))
     return splits, problems
 
 
@@ -127,10 +127,25 @@ def check_data(path: str | Path = "data", extra: Sequence[str] = ()) -> CheckRes
     return CheckResult(problems=problems, stats=statistics_of(splits) if n else {}, n_records=n)
 
 
+def read_unlabeled(path: str | Path = "data") -> list[dict]:
+    """The unlabeled passages under `path` (`unlabeled.jsonl`; [] when there is none); raises
+    `DataError` listing every bad record. Their overlap with the splits is checked when the
+    splits are loaded."""
+    problems: list[str] = []
+    records = read_unlabeled_records(path, problems)
+    if problems:
+        raise DataError(problems)
+    return [{k: r[k] for k in UNLABELED_FIELDS} for r in records]
+
+
 def data_version(path: str | Path = "data", extra: Sequence[str] = ()) -> str:
-    """A short content digest of the split files: changes whenever any record changes."""
+    """A short content digest of the split files (and `unlabeled.jsonl`): changes whenever any
+    record changes."""
     digest = hashlib.sha256()
-    for name, file in sorted(split_files(path, extra).items()):
+    files = split_files(path, extra)
+    if unlabeled_file(path).is_file():
+        files["unlabeled"] = unlabeled_file(path)
+    for name, file in sorted(files.items()):
         digest.update(name.encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]

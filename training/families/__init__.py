@@ -32,11 +32,13 @@ FAMILIES: dict[str, str] = {
 @dataclass(frozen=True)
 class FitContext:
     """What a family's `fit` may use beyond the config: where to checkpoint, whether to resume,
-    and a callback for per-epoch metrics (families without epochs ignore all three)."""
+    a callback for per-epoch metrics (families without epochs ignore these three), and one for
+    any other metric of the run."""
 
     checkpoint: Path | None = None
     resume: bool = False
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None
+    log_metrics: Callable[[dict[str, float]], None] = lambda metrics: None
 
 
 def family(name: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from stance import LABELS, StanceClassifier
 from stance.backends.torch import from_base
+from training import distill
 from training.base_models import resolve_base_model
 from training.trainer import Trainer
 
@@ -32,7 +33,11 @@ def fit(config, splits, context) -> StanceClassifier:
     backend.config.stance_family = "transformer"
     freeze(backend.model, config.model.freeze_layers)
     clf = StanceClassifier(backend)
+    train = splits["train"]
+    if config.distill.teacher is not None:
+        train, metrics = distill.soft_targets(config, train)
+        context.log_metrics(metrics)
     Trainer(clf, config.training, seed=config.seed, checkpoint_dir=context.checkpoint,
-            on_epoch_end=context.on_epoch_end).fit(splits["train"], splits["validation"],
+            on_epoch_end=context.on_epoch_end).fit(train, splits["validation"],
                                                    resume=context.resume)
     return clf
